@@ -1,0 +1,217 @@
+"""The `twinsim` command line."""
+
+import datetime
+import importlib.metadata
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from simulator.engine import Setup, run_replays, suite_identity
+from simulator.localmodels import models_group, serve_local_command
+from simulator.policy import MissPolicy
+from simulator.recording import Recording, RecordingError, import_recording, load_recording, merge, recording_from_store, save_recording
+from simulator.report import build_report, print_table, report_json
+from simulator.routers import BUILTINS
+from simulator.schemas import Manifest, builtin_names, load_agent_config, load_pool
+from simulator.store import DiskStore
+from simulator.suite import load_suite
+
+console = Console(stderr=True)
+SETUP_KEY = "setup"
+
+
+@click.group()
+def main() -> None:
+    """Record and replay routed agent trajectories from a content-addressed cache."""
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _policy(text: str) -> MissPolicy:
+    try:
+        return MissPolicy.parse(text)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _run_and_report(setup: Setup, routers, instances, *, jobs, max_live_usd, json_path, source: dict, quiet: bool) -> list:
+    try:
+        results = run_replays(setup, list(routers), list(instances), jobs=jobs, max_live_usd=max_live_usd, show_progress=not quiet)
+    except (ValueError, KeyError) as e:
+        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+    report = build_report(results, source=source, policy=str(setup.policy))
+    if json_path == "-":
+        sys.stdout.write(report_json(report))
+    else:
+        print_table(report, Console())
+        if json_path:
+            Path(json_path).write_text(report_json(report))
+    return results
+
+
+@main.command()
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran.")
+@click.option("--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran.")
+@click.option("--on-miss", default="error", show_default=True, help="error | live, or per kind: response=live,observation=error,...")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cache"), show_default=True, help="Where live misses are stored.")
+@click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
+@click.option("--sample", type=int, default=0, show_default=True, help="Sample index of the responses to replay.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@click.option("--json", "json_path", default=None, help="Write the JSON report here ('-' for stdout instead of the table).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def replay(recording, routers, instances, on_miss, cache_dir, max_live_usd, sample, jobs, json_path, quiet):
+    """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
+    try:
+        rec = load_recording(recording)
+    except RecordingError as e:
+        _fail(str(e))
+    manifest = rec.manifest
+    suite = load_suite(manifest.suite["name"])
+    if suite_identity(suite) != manifest.suite:
+        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {manifest.suite}")
+    routers = routers or list(dict.fromkeys(r.router for r in manifest.runs))
+    instances = instances or sorted({r.instance_id for r in manifest.runs})
+    if not routers or not instances:
+        _fail("the recording has no runs: name --router and --instance")
+    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=_policy(on_miss), recording=recording, cache_dir=cache_dir, sample=sample)
+    source = {"name": manifest.name or recording.name, "objects": len(rec.objects), "suite": manifest.suite, "sample": sample}
+    _run_and_report(setup, routers, instances, jobs=jobs, max_live_usd=max_live_usd, json_path=json_path, source=source, quiet=quiet)
+
+
+@main.command()
+@click.option("--pool", default="local", show_default=True, help=f"Built-in ({', '.join(builtin_names('pools'))}) or a YAML file.")
+@click.option("--agent", "agent_name", default="textbased", show_default=True, help=f"Built-in ({', '.join(builtin_names('agents'))}) or a mini-swe-agent YAML file.")
+@click.option("--suite", "suite_name", default="local", show_default=True)
+@click.option("--router", "-r", "routers", multiple=True, required=True)
+@click.option("--instance", "-i", "instances", multiple=True, help="Default: every instance of the suite.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Recording folder to write (merged if it exists).")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cache"), show_default=True)
+@click.option("--fanout", is_flag=True, help="Also ask every other tier at each visited prefix.")
+@click.option("--max-live-usd", type=float, default=None)
+@click.option("--sample", type=int, default=0, show_default=True)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@click.option("--json", "json_path", default=None)
+@click.option("--quiet", "-q", is_flag=True)
+def record(pool, agent_name, suite_name, routers, instances, out, cache_dir, fanout, max_live_usd, sample, jobs, json_path, quiet):
+    """Run routers live (replay with --on-miss live) and write the recording to OUT."""
+    try:
+        pool_, agent, suite = load_pool(pool), load_agent_config(agent_name), load_suite(suite_name)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    manifest = Manifest(name=out.name, pool=pool_, agent=agent, suite=suite_identity(suite))
+    store = DiskStore(cache_dir)
+    _claim_cache(store, manifest, cache_dir)
+    existing = out if (out / "manifest.json").is_file() else None
+    if existing:
+        try:
+            merge(load_recording(existing), Recording(manifest))
+        except RecordingError as e:
+            _fail(f"{out} was recorded with another setup ({e}); record into a new folder")
+    setup = Setup(pool=pool_, agent=agent, suite=suite, policy=MissPolicy.parse("live"), recording=existing, cache_dir=cache_dir, sample=sample, fanout=fanout)
+    start = time.monotonic()
+    _run_and_report(setup, routers, instances or [i["instance_id"] for i in suite.instances], jobs=jobs, max_live_usd=max_live_usd, json_path=json_path, source={"name": out.name, "suite": manifest.suite, "sample": sample}, quiet=quiet)
+    manifest.made_with = {"sessions": [_session(time.monotonic() - start)]}
+    _export(store, manifest, out)
+
+
+def _claim_cache(store: DiskStore, manifest: Manifest, cache_dir: Path) -> None:
+    """A cache holds one (pool, agent, suite) setup, so its export is one coherent recording."""
+    setup = {"pool": manifest.pool.model_dump(mode="json"), "agent": manifest.agent.model_dump(mode="json"), "suite": manifest.suite}
+    known = store.get(SETUP_KEY, SETUP_KEY)
+    if known is None:
+        store.put(SETUP_KEY, SETUP_KEY, setup)
+    elif known != setup:
+        _fail(f"cache {cache_dir} was used with another pool, agent or suite; use another --cache")
+
+
+def _session(wall_sec: float) -> dict:
+    versions = {p: importlib.metadata.version(p) for p in ("twinsim", "mini-swe-agent", "litellm", "swebench")}
+    return {
+        "command": shlex.join(["twinsim", *sys.argv[1:]]),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "live_wall_sec": round(wall_sec, 1),
+        "versions": versions,
+    }
+
+
+def _export(store: DiskStore, manifest: Manifest, out: Path) -> None:
+    recording = recording_from_store(store, manifest)
+    if (out / "manifest.json").is_file():
+        old = load_recording(out)
+        sessions = old.manifest.made_with.get("sessions", []) + manifest.made_with.get("sessions", [])
+        recording = merge(recording, old)
+        recording.manifest.made_with = {"sessions": sessions}
+    save_recording(recording, out)
+    console.print(f"wrote {out}: {len(recording.objects)} objects, {len(recording.manifest.runs)} runs")
+
+
+@main.command("export")
+@click.argument("cache_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+def export_command(cache_dir, out):
+    """Write the objects and runs of CACHE_DIR as a recording at OUT (merged if it exists)."""
+    store = DiskStore(cache_dir)
+    setup = store.get(SETUP_KEY, SETUP_KEY)
+    if setup is None:
+        _fail(f"{cache_dir} holds no recorded setup (was it made by `twinsim record`?)")
+    _export(store, Manifest(name=out.name, **setup), out)
+
+
+@main.command("import")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cache"), show_default=True)
+def import_command(recording, cache_dir):
+    """Put every object and run of RECORDING into the cache."""
+    try:
+        rec = load_recording(recording)
+    except RecordingError as e:
+        _fail(str(e))
+    store = DiskStore(cache_dir)
+    _claim_cache(store, rec.manifest, cache_dir)
+    console.print(f"imported {import_recording(rec, store)} new objects into {cache_dir}")
+
+
+@main.command("merge")
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def merge_command(recordings, out):
+    """Union of RECORDINGS (same pool, agent and suite) written to OUT."""
+    try:
+        loaded = [load_recording(r) for r in recordings]
+        result = loaded[0]
+        for other in loaded[1:]:
+            result = merge(result, other)
+    except RecordingError as e:
+        _fail(str(e))
+    save_recording(result, out)
+    console.print(f"wrote {out}: {len(result.objects)} objects, {len(result.manifest.runs)} runs")
+
+
+@main.command()
+def routers():
+    """List the built-in routers."""
+    for name, (doc, _) in BUILTINS.items():
+        click.echo(f"{name:10} {doc}")
+    click.echo("custom     package.module:attr or path/to/router.py[:attr] — a class or object with select(ctx), or a function")
+
+
+@main.command()
+def pools():
+    """List the built-in tier pools."""
+    for name in builtin_names("pools"):
+        pool = load_pool(name)
+        click.echo(f"{name}: {pool.description}")
+        for tier in pool.tiers:
+            p = tier.pricing
+            click.echo(f"  {tier.name:9} {tier.model:42} in {p.input} / cache read {p.cache_read} / cache write {p.cache_write} / out {p.output} USD per 1M")
+
+
+main.add_command(models_group)
+main.add_command(serve_local_command)

@@ -1,0 +1,76 @@
+"""Replayed spend: recorded token counts priced through a per-tier prompt-cache simulator.
+
+The rule follows TwinRouterBench's wall-clock cache model: per tier, remember
+the last prefix sent and when; a request is warm when the same tier saw a
+message-prefix of it within the TTL. Warm requests read the previous prompt's
+tokens from the cache and write the rest; cold requests write the whole
+prompt. A pool with TTL 0 has no prompt cache: everything is plain input.
+"""
+
+from dataclasses import dataclass
+
+from simulator.schemas import Pool
+
+
+@dataclass(frozen=True)
+class StepCost:
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    usd: float
+
+
+@dataclass
+class CacheEntry:
+    depth: int
+    """How many messages the cached prefix has."""
+    node: str
+    """Its prefix node key."""
+    prompt_tokens: int
+    last_call_ts: float
+
+
+class PromptCacheSimulator:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.entries: dict[str, CacheEntry] = {}
+
+    def is_warm(self, tier: str, startswith, now: float) -> bool:
+        """`startswith(depth, node)` says whether a cached prefix is a prefix of this request."""
+        entry = self.entries.get(tier)
+        return (
+            entry is not None
+            and self.pool.cache_ttl_sec > 0
+            and now - entry.last_call_ts <= self.pool.cache_ttl_sec
+            and startswith(entry.depth, entry.node)
+        )
+
+    def charge(self, tier: str, *, warm: bool, prompt_tokens: int, output_tokens: int) -> StepCost:
+        pricing = self.pool.tier(tier).pricing
+        cached = min(self.entries[tier].prompt_tokens, prompt_tokens) if warm else 0
+        fresh = prompt_tokens - cached
+        write, plain = (fresh, 0) if self.pool.cache_ttl_sec > 0 else (0, fresh)
+        usd = (
+            plain * pricing.input
+            + cached * pricing.cache_read
+            + write * pricing.cache_write
+            + output_tokens * pricing.output
+        ) / 1e6
+        return StepCost(plain, cached, write, output_tokens, usd)
+
+    def update(self, tier: str, *, depth: int, node: str, prompt_tokens: int, ts: float) -> None:
+        self.entries[tier] = CacheEntry(depth, node, prompt_tokens, ts)
+
+    def snapshot(self, now: float) -> dict:
+        """TwinRouterBench's cache_state: per model id, what the router may know of its cache."""
+        by_model = {}
+        for tier in self.pool.tiers:
+            entry = self.entries.get(tier.name)
+            by_model[tier.model_id] = {
+                "model_id": tier.model_id,
+                "last_call_ts": entry.last_call_ts if entry else None,
+                "prefix_token_count": entry.prompt_tokens if entry else 0,
+                "prefix_hash": entry.node if entry else None,
+            }
+        return {"wallclock_ttl_sec": self.pool.cache_ttl_sec, "now_ts": now, "by_model": by_model}

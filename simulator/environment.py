@@ -1,0 +1,172 @@
+"""CachedEnvironment and cached evaluation: observations and grades served from the store.
+
+Observations chain over the actions executed so far, from a root that stands
+for (environment spec, instance). The root also holds the environment's
+template variables (platform facts and the like) as recorded, so a prompt
+never picks them up from the replaying machine.
+"""
+
+import copy
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import jinja2
+import jinja2.meta
+from minisweagent import Environment
+from minisweagent.exceptions import InterruptAgentFlow, Submitted
+from minisweagent.utils.serialize import recursive_merge
+
+from simulator import keys
+from simulator.policy import Incomplete, Tally, VirtualClock
+from simulator.schemas import EnvironmentRecord, EvaluationRecord, ObservationRecord
+from simulator.store import Store
+
+INTERRUPTS = {"Submitted": Submitted}
+SECRET_NAME_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH")
+
+
+def template_variables(*templates: str) -> set[str]:
+    """Names the templates read: the only environment variables worth recording."""
+    env = jinja2.Environment()
+    return set().union(*(jinja2.meta.find_undeclared_variables(env.parse(t)) for t in templates if t))
+
+
+class CachedEnvironment:
+    def __init__(
+        self,
+        *,
+        make_env: Callable[[], Environment] | None,
+        env_spec: dict,
+        instance_id: str,
+        store: Store,
+        policy: str,
+        clock: VirtualClock,
+        tally: Tally,
+        template_names: set[str],
+    ) -> None:
+        self.make_env, self.env_spec, self.instance_id = make_env, env_spec, instance_id
+        self.store, self.policy, self.clock, self.tally = store, policy, clock, tally
+        self.template_names = {n for n in template_names if not any(m in n.upper() for m in SECRET_NAME_MARKERS)}
+        self.config = env_spec
+        self.root = keys.environment_root(env_spec, instance_id)
+        self.node = self.root
+        self.actions: list[dict] = []
+        self.keys: list[str] = []
+        self.live_env: Environment | None = None
+        self.applied = 0  # how many of self.actions the live environment has executed
+        self.template_vars: dict | None = None
+
+    def get_template_vars(self, **kwargs) -> dict[str, Any]:
+        if self.template_vars is None:
+            self.template_vars = self._recorded_template_vars()
+        return recursive_merge(copy.deepcopy(self.template_vars), kwargs)
+
+    def _recorded_template_vars(self) -> dict:
+        record = self.store.get("environment", self.root)
+        if record is None:
+            self._miss("environment", "the environment's template variables")
+            variables = self._live().get_template_vars()
+            picked = {k: variables[k] for k in sorted(self.template_names) if k in variables}
+            record = EnvironmentRecord(env=self.env_spec, instance_id=self.instance_id, template_vars=picked).model_dump(mode="json")
+            self.store.put("environment", self.root, record)
+            self.tally.live["environment"] += 1
+        else:
+            self.tally.hits["environment"] += 1
+        return record["template_vars"]
+
+    def execute(self, action: dict, cwd: str = "", **kwargs) -> dict[str, Any]:
+        keyed = keys.action_of(action) | ({"cwd": cwd} if cwd else {})
+        key = keys.observation_key(self.node, keyed)
+        record = self.store.get("observation", key)
+        if record is None:
+            self._miss("observation", f"the observation of action {len(self.actions)} ({keyed.get('command', keyed)!r:.80})")
+            record = self._execute_live(action, keyed, key, cwd)
+        else:
+            self.tally.hits["observation"] += 1
+        self.node = key
+        self.actions.append(action)
+        self.keys.append(key)
+        self.clock.advance(record["duration_ms"])
+        if record["interrupt"]:
+            interrupt = record["interrupt"]
+            raise INTERRUPTS.get(interrupt["type"], InterruptAgentFlow)(*copy.deepcopy(interrupt["messages"]))
+        return copy.deepcopy(record["output"])
+
+    def serialize(self) -> dict:
+        return {"info": {"config": {"environment": self.env_spec, "environment_type": "twinsim.CachedEnvironment"}}}
+
+    def _miss(self, kind: str, what: str) -> None:
+        self.tally.misses[kind] += 1
+        if self.policy != "live" or self.make_env is None:
+            raise Incomplete(f"{kind} miss: {what} of {self.instance_id} is not recorded")
+
+    def _live(self) -> Environment:
+        """The real environment, brought to the state after every action served so far."""
+        if self.live_env is None:
+            self.live_env, self.applied = self.make_env(), 0
+        for action in self.actions[self.applied :]:
+            try:
+                self.live_env.execute(action)
+            except InterruptAgentFlow:
+                pass
+        self.applied = len(self.actions)
+        return self.live_env
+
+    def _execute_live(self, action: dict, keyed: dict, key: str, cwd: str) -> dict:
+        env = self._live()
+        start = time.monotonic()
+        output, interrupt = {}, None
+        try:
+            output = env.execute(action, cwd) if cwd else env.execute(action)
+        except InterruptAgentFlow as e:
+            interrupt = {"type": type(e).__name__, "messages": list(e.messages)}
+        self.applied += 1
+        record = ObservationRecord(
+            parent=self.node,
+            action=keyed,
+            output=output,
+            interrupt=interrupt,
+            duration_ms=round((time.monotonic() - start) * 1000),
+        ).model_dump(mode="json")
+        self.store.put("observation", key, record)
+        self.tally.live["observation"] += 1
+        return record
+
+
+class Evaluator(Protocol):
+    """Grades a final patch for an instance."""
+
+    spec: dict
+
+    def evaluate(self, instance: dict, patch: str) -> dict:
+        """Return at least {"resolved": bool}; the rest (test results, log excerpt) is kept as is."""
+        ...
+
+
+def cached_evaluate(evaluator: Evaluator, instance: dict, patch: str, *, store: Store, policy: str, tally: Tally) -> tuple[str, dict]:
+    """The evaluation record of (evaluator, instance, patch): recorded, or graded now under `live`."""
+    # The grade depends on the instance's tests too, not only on the evaluator.
+    tests = [instance.get(k) for k in ("base_commit", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS")]
+    spec = evaluator.spec | {"tests": keys.sha256(keys.canonical_json(tests))}
+    key = keys.evaluation_key(spec, instance["instance_id"], patch)
+    record = store.get("evaluation", key)
+    if record is not None:
+        tally.hits["evaluation"] += 1
+        return key, record
+    tally.misses["evaluation"] += 1
+    if policy != "live":
+        raise Incomplete(f"evaluation miss: the final patch of {instance['instance_id']} was never graded (key {key[:12]}…)")
+    start = time.monotonic()
+    result = evaluator.evaluate(instance, patch)
+    record = EvaluationRecord(
+        evaluator=spec,
+        instance_id=instance["instance_id"],
+        patch=keys.normalize_patch(patch),
+        resolved=bool(result["resolved"]),
+        result=result,
+        duration_ms=round((time.monotonic() - start) * 1000),
+    ).model_dump(mode="json")
+    store.put("evaluation", key, record)
+    tally.live["evaluation"] += 1
+    return key, record

@@ -1,0 +1,234 @@
+"""RoutedModel: mini-swe-agent's Model protocol, answered from the cache under a router.
+
+At each query the router picks a tier; the answer is the recorded response of
+(prefix, tier, sample), or on a miss whatever the miss policy says. The message
+handed back is built exactly as mini-swe-agent's own model class builds it
+(its parser, its message dump); `extra.cost` is the simulated cost.
+"""
+
+import copy
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import litellm
+from minisweagent.exceptions import FormatError
+from minisweagent.models import get_model_class
+from minisweagent.models.utils.actions_toolcall import BASH_TOOL
+from minisweagent.models.utils.retry import retry
+
+from simulator import keys
+from simulator.costs import PromptCacheSimulator
+from simulator.policy import Incomplete, LiveBudget, Tally, VirtualClock
+from simulator.routers import RouterError, RunConfig, decide, make_context
+from simulator.schemas import Pool, ResponseRecord, StepTrace, Tier, Usage
+from simulator.store import Store
+
+logger = logging.getLogger("twinsim")
+SECRET_MARKERS = ("authorization", "api_key", "api-key", "apikey", "x-api-key", "headers", "secret", "token_value")
+
+
+def scrub(obj):
+    """Drop anything that looks like a credential or HTTP headers from a provider response."""
+    if isinstance(obj, dict):
+        return {k: scrub(v) for k, v in obj.items() if not any(m in str(k).lower() for m in SECRET_MARKERS)}
+    if isinstance(obj, list):
+        return [scrub(v) for v in obj]
+    return obj
+
+
+def tier_models(pool: Pool, model_config: dict) -> dict:
+    """One mini-swe-agent model per tier, configured as a user of that tier would configure it."""
+    config = {k: v for k, v in model_config.items() if k != "model_class"}
+    model_class = get_model_class("", model_config.get("model_class", "litellm"))
+    models = {}
+    for tier in pool.tiers:
+        kwargs = config.get("model_kwargs", {}) | tier.params
+        if tier.api_base:
+            kwargs["api_base"] = tier.api_base
+        api_key = os.environ.get(tier.api_key_env, "") if tier.api_key_env else ("none" if tier.api_base else "")
+        if api_key:
+            kwargs["api_key"] = api_key
+        models[tier.name] = model_class(**(config | {"model_name": tier.model, "model_kwargs": kwargs}))
+    return models
+
+
+class RoutedModel:
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        model_config: dict,
+        router,
+        router_label: str,
+        store: Store,
+        policy: str,
+        instance_id: str,
+        run_config: RunConfig,
+        clock: VirtualClock,
+        tally: Tally,
+        budget: LiveBudget,
+        sample: int = 0,
+        fanout: bool = False,
+    ) -> None:
+        self.pool, self.router, self.router_label = pool, router, router_label
+        self.store, self.policy, self.instance_id, self.sample = store, policy, instance_id, sample
+        self.run_config, self.clock, self.tally, self.budget, self.fanout = run_config, clock, tally, budget, fanout
+        self.models = tier_models(pool, model_config)
+        # Formats messages and provides template vars; carries no tier's endpoint or key.
+        model_class = get_model_class("", model_config.get("model_class", "litellm"))
+        self.formatter = model_class(**({k: v for k, v in model_config.items() if k not in ("model_class", "model_kwargs")} | {"model_name": "twinsim"}))
+        self.config = self.formatter.config
+        self.tools = () if "textbased" in model_class.__name__.lower() else (BASH_TOOL,)
+        self.chain = keys.PrefixChain()
+        self.prompt_cache = PromptCacheSimulator(pool)
+        self.steps: list[StepTrace] = []
+        self.spend_usd = 0.0
+
+    # --- mini-swe-agent Model protocol -------------------------------------------------
+
+    def query(self, messages: list[dict], **kwargs) -> dict:
+        head = self.chain.extend_to(messages)
+        now = self.clock.now
+        ctx = make_context(
+            instance_id=self.instance_id,
+            step_index=len(self.steps),
+            messages=messages,
+            tools=self.tools,
+            pool=self.pool,
+            cache_state=self.prompt_cache.snapshot(now),
+            budget_so_far_usd=self.spend_usd,
+            run_config=self.run_config,
+        )
+        try:
+            tier_name, rationale = decide(self.router, self.router_label, ctx, self.pool)
+        except RouterError as e:
+            raise Incomplete(str(e)) from e
+        tier = self.pool.tier(tier_name)
+        key = keys.response_key(head, tier.spec, self.sample)
+        record, source = self.store.get("response", key), "hit"
+        if record is None:
+            self.tally.misses["response"] += 1
+            if self.policy != "live":
+                raise Incomplete(f"response miss at step {len(self.steps)}: tier {tier.name}, prefix {head[:12]}…, key {key[:12]}…")
+            record, source = self._call_live(tier, messages, head), "live"
+        else:
+            self.tally.hits["response"] += 1
+        if self.fanout and self.policy == "live":
+            self._fan_out(messages, head, skip=tier.name)
+        return self._serve(tier, key, record, source, rationale)
+
+    def format_message(self, **kwargs) -> dict:
+        return self.formatter.format_message(**kwargs)
+
+    def format_observation_messages(self, message: dict, outputs: list[dict], template_vars: dict | None = None) -> list[dict]:
+        return self.formatter.format_observation_messages(message, outputs, template_vars)
+
+    def get_template_vars(self, **kwargs) -> dict:
+        return self.formatter.get_template_vars(**kwargs)
+
+    def serialize(self) -> dict:
+        return {"info": {"config": {"model": self.config.model_dump(mode="json"), "model_type": "twinsim.RoutedModel", "router": self.router_label}}}
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _serve(self, tier: Tier, key: str, record: dict, source: str, rationale: str | None) -> dict:
+        usage = record["usage"]
+        warm = self.prompt_cache.is_warm(tier.name, self.chain.startswith, self.clock.now)
+        cost = self.prompt_cache.charge(tier.name, warm=warm, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"])
+        self.clock.advance(record["latency_ms"])
+        self.prompt_cache.update(tier.name, depth=len(self.chain.nodes), node=self.chain.head, prompt_tokens=usage["prompt_tokens"], ts=self.clock.now)
+        self.spend_usd += cost.usd
+        self.steps.append(
+            StepTrace(
+                step=len(self.steps),
+                tier=tier.name,
+                response=key,
+                source=source,
+                cost_usd=cost.usd,
+                input_tokens=cost.input_tokens,
+                cache_read_tokens=cost.cache_read_tokens,
+                cache_write_tokens=cost.cache_write_tokens,
+                output_tokens=cost.output_tokens,
+                rationale=rationale,
+            )
+        )
+        # What mini-swe-agent's LitellmModel.query does with a provider response.
+        response = litellm.ModelResponse(**copy.deepcopy(record["raw"]))
+        try:
+            actions = self.models[tier.name]._parse_actions(response)
+        except FormatError as e:
+            e.messages[0]["extra"].update({"cost": cost.usd, "response": record["raw"]})
+            raise
+        message = copy.deepcopy(record["message"])
+        message["extra"] = {"actions": actions, "response": record["raw"], "cost": cost.usd, "timestamp": self.clock.now}
+        return message
+
+    def _call_live(self, tier: Tier, messages: list[dict], head: str) -> dict:
+        self.budget.check(f"a live call to tier {tier.name} at step {len(self.steps)}")
+        try:
+            record = self._record(tier, messages, head)
+        except Exception as e:
+            raise Incomplete(f"live call to tier {tier.name} ({tier.model}) failed at step {len(self.steps)}: {type(e).__name__}: {e}") from e
+        self.tally.live["response"] += 1
+        return record
+
+    def _record(self, tier: Tier, messages: list[dict], head: str) -> dict:
+        model = self.models[tier.name]
+        prepared = model._prepare_messages_for_api(messages)
+        start = time.monotonic()
+        for attempt in retry(logger=logger, abort_exceptions=model.abort_exceptions):
+            with attempt:
+                response = model._query(prepared)
+        latency_ms = round((time.monotonic() - start) * 1000)
+        usage = getattr(response, "usage", None)
+        details = getattr(usage, "prompt_tokens_details", None)
+        record = ResponseRecord(
+            prefix=head,
+            tier=tier.spec,
+            sample=self.sample,
+            message=scrub(response.choices[0].message.model_dump(mode="json")),
+            finish_reason=response.choices[0].finish_reason,
+            usage=Usage(
+                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                cached_tokens=getattr(details, "cached_tokens", 0) or 0,
+            ),
+            latency_ms=latency_ms,
+            provider_model=getattr(response, "model", None),
+            raw=scrub(response.model_dump(mode="json")),
+        ).model_dump(mode="json")
+        usd = (record["usage"]["prompt_tokens"] * tier.pricing.input + record["usage"]["completion_tokens"] * tier.pricing.output) / 1e6
+        self.budget.add(usd)
+        self.tally.live_usd += usd
+        self._store_prefix()
+        self.store.put("response", keys.response_key(head, tier.spec, self.sample), record)
+        return record
+
+    def _store_prefix(self) -> None:
+        """Store the message blobs and prefix nodes of this chain not stored yet (newest first, stop at a known one)."""
+        for i in range(len(self.chain.nodes) - 1, -1, -1):
+            if self.store.contains("prefix", self.chain.nodes[i]):
+                break
+            blob, normalized = self.chain.blobs[i]
+            if not self.store.contains("message", blob):
+                self.store.put("message", blob, {"message": normalized})
+            self.store.put("prefix", self.chain.nodes[i], {"parent": self.chain.nodes[i - 1] if i else keys.ROOT, "message": blob})
+
+    def _fan_out(self, messages: list[dict], head: str, skip: str) -> None:
+        """Also ask the other tiers at this prefix (not followed), so other routers hit later."""
+        todo = [t for t in self.pool.tiers if t.name != skip and not self.store.contains("response", keys.response_key(head, t.spec, self.sample))]
+        if not todo:
+            return
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            self.tally.live["fanout"] += sum(pool.map(lambda t: self._fan_out_one(t, messages, head), todo))
+
+    def _fan_out_one(self, tier: Tier, messages: list[dict], head: str) -> int:
+        try:
+            self.budget.check(f"a fan-out call to tier {tier.name}")
+            self._record(tier, messages, head)
+            return 1
+        except Exception as e:  # a failed fan-out loses only that extra sample
+            logger.warning("fan-out to tier %s failed: %s", tier.name, e)
+            return 0

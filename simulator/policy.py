@@ -1,0 +1,91 @@
+"""What a trajectory does when the cache has no answer, and the shared state of one replay."""
+
+import multiprocessing
+from collections import Counter
+from dataclasses import dataclass, field
+
+from minisweagent.exceptions import InterruptAgentFlow
+
+POLICIES = ("error", "live")
+OBJECT_KINDS = ("response", "observation", "evaluation")
+
+
+@dataclass(frozen=True)
+class MissPolicy:
+    """Per object kind: `error` ends the trajectory incomplete, `live` computes and stores the object."""
+
+    response: str = "error"
+    observation: str = "error"
+    evaluation: str = "error"
+
+    @classmethod
+    def parse(cls, text: str) -> "MissPolicy":
+        """`live`, or per kind: `response=live,observation=error`."""
+        if "=" not in text:
+            return cls(*(3 * [_check(text)]))
+        parts = dict(p.split("=", 1) for p in text.split(",") if p)
+        unknown = set(parts) - set(OBJECT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown object kind(s) {sorted(unknown)} in miss policy; use {', '.join(OBJECT_KINDS)}")
+        return cls(**{k: _check(v) for k, v in parts.items()})
+
+    def __str__(self) -> str:
+        values = {self.response, self.observation, self.evaluation}
+        return values.pop() if len(values) == 1 else f"response={self.response},observation={self.observation},evaluation={self.evaluation}"
+
+
+def _check(policy: str) -> str:
+    if policy not in POLICIES:
+        raise ValueError(f"unknown miss policy {policy!r}; use one of {', '.join(POLICIES)}")
+    return policy
+
+
+class Incomplete(InterruptAgentFlow):
+    """Ends the agent's run: the trajectory cannot continue exactly (a miss under `error`,
+    a router failure, an API error, the live spend cap). DefaultAgent records the exit message."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__({"role": "exit", "content": reason, "extra": {"exit_status": "Incomplete", "submission": "", "reason": reason}})
+
+
+class LiveBudget:
+    """Live spend so far against `--max-live-usd`, shared by all worker processes."""
+
+    def __init__(self, cap_usd: float | None = None) -> None:
+        self.cap_usd = cap_usd
+        self.spent = multiprocessing.Value("d", 0.0)
+
+    def check(self, what: str) -> None:
+        if self.cap_usd is not None and self.spent.value >= self.cap_usd:
+            raise Incomplete(f"live spend cap reached (${self.spent.value:.4f} of ${self.cap_usd:.4f}) before {what}")
+
+    def add(self, usd: float) -> None:
+        with self.spent.get_lock():
+            self.spent.value += usd
+
+
+@dataclass
+class VirtualClock:
+    """Trajectory time: recorded model latencies plus recorded action durations.
+
+    It feeds `now_ts` to routers, the prompt-cache TTL, and mini-swe-agent's
+    `elapsed_seconds` template variable (through the agent's extra template vars),
+    so nothing in a prompt depends on the replaying machine's speed.
+    """
+
+    now: float = 0.0
+    template_vars: dict | None = None
+
+    def advance(self, ms: int) -> None:
+        self.now += ms / 1000
+        if self.template_vars is not None:
+            self.template_vars["elapsed_seconds"] = int(self.now)
+
+
+@dataclass
+class Tally:
+    hits: Counter = field(default_factory=Counter)
+    live: Counter = field(default_factory=Counter)
+    misses: Counter = field(default_factory=Counter)
+    live_usd: float = 0.0

@@ -1,0 +1,140 @@
+"""Recordings: a portable folder with `manifest.json` and `objects.jsonl.gz`.
+
+Every object line carries its kind, its key, its value and the SHA-256 of the
+value; loading recomputes both, so a corrupt, edited or truncated file is
+refused with the line that is wrong. Writing is byte-reproducible (sorted
+lines, gzip without timestamp or name).
+"""
+
+import gzip
+import io
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from simulator.keys import canonical_json, sha256
+from simulator.schemas import KINDS, RECORD_TYPES, Manifest, RunResult
+from simulator.store import MemoryStore, Store
+
+MANIFEST = "manifest.json"
+OBJECTS = "objects.jsonl.gz"
+
+
+class RecordingError(ValueError):
+    pass
+
+
+@dataclass
+class Recording:
+    manifest: Manifest
+    objects: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+    def store(self) -> MemoryStore:
+        store = MemoryStore()
+        store.objects = dict(self.objects)
+        return store
+
+
+def verify(kind: str, key: str, value: dict) -> None:
+    """Raise ValueError unless `value` is a valid `kind` record stored under its own key."""
+    if kind not in RECORD_TYPES:
+        raise ValueError(f"unknown kind {kind!r}")
+    record = RECORD_TYPES[kind].model_validate(value)
+    if record.key() != key:
+        raise ValueError(f"{kind} {key[:12]}… does not match its key material (recomputed {record.key()[:12]}…)")
+
+
+def load_recording(path: Path | str) -> Recording:
+    path = Path(path)
+    if not (path / MANIFEST).is_file():
+        raise RecordingError(f"{path} is not a recording: no {MANIFEST}")
+    try:
+        manifest = Manifest.model_validate_json((path / MANIFEST).read_text())
+    except ValidationError as e:
+        raise RecordingError(f"{path / MANIFEST} is malformed: {e}") from None
+    objects: dict[tuple[str, str], dict] = {}
+    lineno = 0
+    try:
+        with gzip.open(path / OBJECTS, "rt", encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                kind, key, value = _parse_line(line)
+                objects[(kind, key)] = value
+    except (EOFError, OSError, zlib.error) as e:
+        raise RecordingError(f"{path / OBJECTS} is truncated or corrupt after line {lineno}: {e}") from None
+    except ValueError as e:
+        raise RecordingError(f"{path / OBJECTS} line {lineno}: {e}") from None
+    return Recording(manifest, objects)
+
+
+def _parse_line(line: str) -> tuple[str, str, dict]:
+    try:
+        entry = json.loads(line)
+        kind, key, value, digest = entry["kind"], entry["key"], entry["value"], entry["sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"not an object line ({e})") from None
+    if sha256(canonical_json(value)) != digest:
+        raise ValueError(f"{kind} {key[:12]}…: content does not match its checksum")
+    try:
+        verify(kind, key, value)
+    except ValidationError as e:
+        raise ValueError(f"{kind} {key[:12]}… is malformed: {e}") from None
+    return kind, key, value
+
+
+def save_recording(recording: Recording, path: Path | str) -> None:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz:
+        for kind, key in sorted(recording.objects):
+            value = recording.objects[(kind, key)]
+            line = {"kind": kind, "key": key, "value": value, "sha256": sha256(canonical_json(value))}
+            gz.write(canonical_json(line) + b"\n")
+    # Write-then-rename: an interrupted save never leaves a half recording behind.
+    _atomic_write(path / OBJECTS, buffer.getvalue())
+    manifest = json.dumps(recording.manifest.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)
+    _atomic_write(path / MANIFEST, (manifest + "\n").encode())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def recording_from_store(store: Store, manifest: Manifest) -> Recording:
+    """Export: every object of the store, and its runs into the manifest."""
+    objects = {(kind, key): value for kind in KINDS for key, value in store.iter(kind)}
+    runs = [RunResult.model_validate(v) for _, v in store.iter("run")]
+    return merge(Recording(manifest.model_copy(update={"runs": []}), objects), Recording(manifest.model_copy(update={"runs": runs})))
+
+
+def import_recording(recording: Recording, store: Store) -> int:
+    """Import: put every object (and run) of the recording into the store; returns how many were new."""
+    new = 0
+    for (kind, key), value in sorted(recording.objects.items()):
+        if not store.contains(kind, key):
+            store.put(kind, key, value)
+            new += 1
+    for run in recording.manifest.runs:
+        store.put("run", run_id(run), run.model_dump(mode="json"))
+    return new
+
+
+def run_id(run: RunResult) -> str:
+    return sha256("run", run.router, run.instance_id, str(run.sample))
+
+
+def merge(a: Recording, b: Recording) -> Recording:
+    """Union of two recordings of the same pool, agent and suite."""
+    for part in ("pool", "agent", "suite"):
+        if getattr(a.manifest, part) != getattr(b.manifest, part):
+            raise RecordingError(f"cannot merge recordings with different {part}")
+    runs = {run_id(r): r for r in b.manifest.runs} | {run_id(r): r for r in a.manifest.runs}
+    ordered = sorted(runs.values(), key=lambda r: (r.router, r.instance_id, r.sample))
+    made_with = b.manifest.made_with | a.manifest.made_with
+    manifest = a.manifest.model_copy(update={"runs": ordered, "made_with": made_with})
+    return Recording(manifest, b.objects | a.objects)

@@ -1,0 +1,92 @@
+"""Stores: where content-addressed objects live between runs.
+
+A store maps (kind, key) to a JSON object. Runs are kept too (kind "run"),
+keyed by their run id, so a store can be exported as a recording.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import diskcache
+
+from simulator.keys import canonical_json
+
+DEFAULT_CACHE_DIR = Path("cache")
+
+
+class Store(Protocol):
+    def get(self, kind: str, key: str) -> dict | None: ...
+
+    def put(self, kind: str, key: str, value: dict) -> None: ...
+
+    def contains(self, kind: str, key: str) -> bool: ...
+
+    def iter(self, kind: str) -> Iterator[tuple[str, dict]]: ...
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], dict] = {}
+
+    def get(self, kind: str, key: str) -> dict | None:
+        return self.objects.get((kind, key))
+
+    def put(self, kind: str, key: str, value: dict) -> None:
+        self.objects[(kind, key)] = value
+
+    def contains(self, kind: str, key: str) -> bool:
+        return (kind, key) in self.objects
+
+    def iter(self, kind: str) -> Iterator[tuple[str, dict]]:
+        for (k, key), value in sorted(self.objects.items()):
+            if k == kind:
+                yield key, value
+
+
+class DiskStore:
+    """diskcache (SQLite) on disk: each put is its own committed transaction, so a
+    process killed mid-run loses at most the object it was writing."""
+
+    def __init__(self, directory: Path | str = DEFAULT_CACHE_DIR) -> None:
+        self.directory = Path(directory)
+        self.cache = diskcache.Cache(str(self.directory), size_limit=2**40, eviction_policy="none")
+
+    def get(self, kind: str, key: str) -> dict | None:
+        raw = self.cache.get(f"{kind}/{key}")
+        return None if raw is None else json.loads(raw)
+
+    def put(self, kind: str, key: str, value: dict) -> None:
+        self.cache.set(f"{kind}/{key}", canonical_json(value), tag=kind)
+
+    def contains(self, kind: str, key: str) -> bool:
+        return f"{kind}/{key}" in self.cache
+
+    def iter(self, kind: str) -> Iterator[tuple[str, dict]]:
+        prefix = f"{kind}/"
+        for name in sorted(k for k in self.cache.iterkeys() if k.startswith(prefix)):
+            value = self.get(kind, name[len(prefix) :])
+            if value is not None:
+                yield name[len(prefix) :], value
+
+
+class LayeredStore:
+    """Reads a recording (in memory) first, then a writable store that takes every new object."""
+
+    def __init__(self, base: Store, top: Store) -> None:
+        self.base, self.top = base, top
+
+    def get(self, kind: str, key: str) -> dict | None:
+        value = self.base.get(kind, key)
+        return value if value is not None else self.top.get(kind, key)
+
+    def put(self, kind: str, key: str, value: dict) -> None:
+        self.top.put(kind, key, value)
+
+    def contains(self, kind: str, key: str) -> bool:
+        return self.base.contains(kind, key) or self.top.contains(kind, key)
+
+    def iter(self, kind: str) -> Iterator[tuple[str, dict]]:
+        merged = dict(self.top.iter(kind)) | dict(self.base.iter(kind))
+        yield from sorted(merged.items())

@@ -1,0 +1,4 @@
+from .evaluator import evaluate
+from .lexer import tokenize
+
+__all__ = ["evaluate", "tokenize"]

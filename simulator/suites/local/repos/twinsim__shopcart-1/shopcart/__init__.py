@@ -1,0 +1,4 @@
+from .cart import Cart
+from .models import LineItem, Product
+
+__all__ = ["Cart", "LineItem", "Product"]

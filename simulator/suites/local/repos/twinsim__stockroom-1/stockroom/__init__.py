@@ -1,0 +1,3 @@
+from .inventory import Inventory
+
+__all__ = ["Inventory"]

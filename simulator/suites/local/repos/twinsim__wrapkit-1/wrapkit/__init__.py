@@ -1,0 +1,3 @@
+from .wrap import fill, wrap
+
+__all__ = ["fill", "wrap"]

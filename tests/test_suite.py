@@ -1,0 +1,88 @@
+"""The local suite against real git, pytest and swebench grading (no mocks)."""
+
+import json
+import subprocess
+
+import pytest
+from swebench.harness.utils import load_swebench_dataset
+
+from simulator.suite import (
+    SwebenchEvaluator,
+    expected_tests,
+    list_suites,
+    load_suite,
+    materialize,
+)
+
+SUITE = load_suite("local")
+EVALUATOR = SwebenchEvaluator(SUITE)
+IDS = [inst["instance_id"] for inst in SUITE.instances]
+
+
+def test_local_suite_is_listed_and_big_enough():
+    assert "local" in list_suites()
+    assert len(SUITE.instances) >= 12
+    assert len(set(IDS)) == len(IDS)
+    assert {inst["difficulty"] for inst in SUITE.instances} == {"easy", "medium", "hard"}
+
+
+def test_swebench_loader_reads_instances_json():
+    # load_swebench_dataset only treats a *str* ending in .json as a local file.
+    dataset = load_swebench_dataset(str(SUITE.path / "instances.json"))
+    assert [inst["instance_id"] for inst in dataset] == IDS
+    assert all(isinstance(inst["FAIL_TO_PASS"], str) for inst in dataset)  # JSON-encoded, like HF
+
+
+def test_load_suite_by_path_matches_by_name():
+    assert load_suite(SUITE.path) == SUITE
+    assert SUITE.instance(IDS[0])["instance_id"] == IDS[0]
+    with pytest.raises(KeyError):
+        SUITE.instance("nope")
+
+
+@pytest.mark.parametrize("iid", IDS)
+def test_materialize_gives_base_commit(iid, tmp_path):
+    inst = SUITE.instance(iid)
+    repo = materialize(SUITE, inst, tmp_path / "repo")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    assert head.stdout.strip() == inst["base_commit"]
+    # The tests that the test_patch adds are not in the base files.
+    for test in expected_tests(inst, "FAIL_TO_PASS"):
+        path, name = test.split("::")
+        assert not (repo / path).exists() or f"def {name}(" not in (repo / path).read_text()
+
+
+@pytest.mark.parametrize("iid", IDS)
+def test_empty_patch_is_not_resolved(iid):
+    inst = SUITE.instance(iid)
+    result = EVALUATOR.evaluate(inst, "")
+    assert result["patch_applied"] and not result["resolved"]
+    f2p, p2p = expected_tests(inst, "FAIL_TO_PASS"), expected_tests(inst, "PASS_TO_PASS")
+    assert result["FAIL_TO_PASS"] == {"success": [], "failure": f2p}
+    assert result["PASS_TO_PASS"] == {"success": p2p, "failure": []}
+
+
+@pytest.mark.parametrize("iid", IDS)
+def test_gold_patch_is_resolved_reproducibly(iid):
+    inst = SUITE.instance(iid)
+    first = EVALUATOR.evaluate(inst, inst["patch"])
+    assert first["resolved"] and first["status"] == "RESOLVED_FULL", first["log_excerpt"]
+    assert EVALUATOR.evaluate(inst, inst["patch"]) == first
+    assert json.loads(json.dumps(first)) == first
+    assert "/tmp/twinsim-eval" not in first["log_excerpt"]
+    assert " in 0." not in first["log_excerpt"]
+
+
+def test_garbage_patch_is_not_applied():
+    inst = SUITE.instances[0]
+    garbage = "diff --git a/nope.py b/nope.py\n--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-x\n+y\n"
+    result = EVALUATOR.evaluate(inst, garbage)
+    assert not result["patch_applied"] and not result["resolved"]
+    assert result["status"] == "RESOLVED_NO"
+    assert "Patch Apply Failed" in result["log_excerpt"]
+
+
+def test_spec_is_json_able():
+    spec = EVALUATOR.spec
+    assert json.loads(json.dumps(spec)) == spec
+    assert spec["kind"] == "swebench" and spec["suite"] == "local"
