@@ -26,6 +26,7 @@ from simulator.schemas import Pool, ResponseRecord, StepTrace, Tier, Usage
 from simulator.store import Store
 
 logger = logging.getLogger("twinsim")
+litellm.suppress_debug_info = True  # litellm prints help banners to stdout on errors; stdout may carry --json -
 SECRET_MARKERS = ("authorization", "api_key", "api-key", "apikey", "x-api-key", "headers", "secret", "token_value")
 
 
@@ -36,6 +37,27 @@ def scrub(obj):
     if isinstance(obj, list):
         return [scrub(v) for v in obj]
     return obj
+
+
+def response_record(response, *, prefix: str, tier: Tier, sample: int, latency_ms: int) -> dict:
+    """What is kept of a litellm response: the message as mini-swe-agent dumps it, usage, the raw response."""
+    usage = getattr(response, "usage", None)
+    details = getattr(usage, "prompt_tokens_details", None)
+    return ResponseRecord(
+        prefix=prefix,
+        tier=tier.spec,
+        sample=sample,
+        message=scrub(response.choices[0].message.model_dump(mode="json")),
+        finish_reason=response.choices[0].finish_reason,
+        usage=Usage(
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            cached_tokens=getattr(details, "cached_tokens", 0) or 0,
+        ),
+        latency_ms=latency_ms,
+        provider_model=getattr(response, "model", None),
+        raw=scrub(response.model_dump(mode="json")),
+    ).model_dump(mode="json")
 
 
 def tier_models(pool: Pool, model_config: dict) -> dict:
@@ -182,23 +204,7 @@ class RoutedModel:
             with attempt:
                 response = model._query(prepared)
         latency_ms = round((time.monotonic() - start) * 1000)
-        usage = getattr(response, "usage", None)
-        details = getattr(usage, "prompt_tokens_details", None)
-        record = ResponseRecord(
-            prefix=head,
-            tier=tier.spec,
-            sample=self.sample,
-            message=scrub(response.choices[0].message.model_dump(mode="json")),
-            finish_reason=response.choices[0].finish_reason,
-            usage=Usage(
-                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-                cached_tokens=getattr(details, "cached_tokens", 0) or 0,
-            ),
-            latency_ms=latency_ms,
-            provider_model=getattr(response, "model", None),
-            raw=scrub(response.model_dump(mode="json")),
-        ).model_dump(mode="json")
+        record = response_record(response, prefix=head, tier=tier, sample=self.sample, latency_ms=latency_ms)
         usd = (record["usage"]["prompt_tokens"] * tier.pricing.input + record["usage"]["completion_tokens"] * tier.pricing.output) / 1e6
         self.budget.add(usd)
         self.tally.live_usd += usd
