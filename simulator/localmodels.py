@@ -251,6 +251,13 @@ def _server_params(model: str, alias: str, host: str, port: int, n_ctx: int, thr
     params.n_parallel = 1  # one slot: the whole context for one trajectory, whose prefix stays cached
     params.cache_prompt = True  # reuse the KV cache of the shared prefix of consecutive agent steps
     params.cache_ram_mib = 1024  # RAM for swapped-out prompt caches (default 8 GiB per server)
+    # Reproducibility: with flash attention or an F16 KV cache, llama.cpp's CPU kernels round
+    # differently for one token than for a batch, so a prompt answered from the prefix cache
+    # (only its last token evaluated anew) drifted from the same prompt computed cold, even at
+    # temperature 0. Plain attention over an F32 cache gave identical logits both ways
+    # (measured), for twice the KV memory and slower long prompts.
+    params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
+    params.cache_type_k = params.cache_type_v = xllamacpp.ggml_type.GGML_TYPE_F32
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.verbosity = 0

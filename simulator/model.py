@@ -227,7 +227,7 @@ class RoutedModel:
         todo = [t for t in self.pool.tiers if t.name != skip and not self.store.contains("response", keys.response_key(head, t.spec, self.sample))]
         if not todo:
             return
-        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+        with ThreadPoolExecutor(max_workers=min(len(todo), self.pool.max_concurrency)) as pool:
             self.tally.live["fanout"] += sum(pool.map(lambda t: self._fan_out_one(t, messages, head), todo))
 
     def _fan_out_one(self, tier: Tier, messages: list[dict], head: str) -> int:

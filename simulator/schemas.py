@@ -54,6 +54,8 @@ class Pool(BaseModel):
     """Ordered cheapest first."""
     cache_ttl_sec: int = Field(default=300, ge=0)
     """Prompt-cache TTL on the virtual clock; 0 means the provider does not cache."""
+    max_concurrency: int = Field(default=8, ge=1)
+    """How many requests the pool's endpoints take at once (fan-out); 1 for llama.cpp on a laptop."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Pool":
