@@ -300,6 +300,9 @@ class _ServerProcess:
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parent.parent)  # the child must import simulator
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        # llama.cpp's OpenMP threads spin while waiting; with more busy threads than cores
+        # (several servers, or an agent run beside them) generation fell from ~30 to <1 token/s.
+        env.setdefault("OMP_WAIT_POLICY", "passive")
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "simulator.localmodels", json.dumps(config)],
@@ -328,8 +331,9 @@ class _ServerProcess:
         self.log.close()
 
 
-# Threads: every server gets all cores (2 here). In an agent loop one tier answers at a time,
-# and llama.cpp is fastest with all cores; two servers busy at once would share the cores.
+# Threads: every server may use all cores (2 here). In an agent loop one tier answers at a
+# time, so the busy server gets the whole machine; idle ones sleep (OMP_WAIT_POLICY=passive),
+# and busy ones share the cores without the collapse that spinning threads cause.
 @contextlib.contextmanager
 def serve_local(
     tiers: Sequence[str] = ("low", "mid", "high"),
