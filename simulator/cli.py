@@ -49,7 +49,7 @@ def _run_and_report(setup: Setup, routers, instances, *, jobs, max_live_usd, jso
     if json_path == "-":
         sys.stdout.write(report_json(report))
     else:
-        print_table(report, Console())
+        print_table(report)
         if json_path:
             Path(json_path).write_text(report_json(report))
     return results

@@ -74,10 +74,10 @@ def report_json(report: dict) -> str:
 
 
 def print_table(report: dict, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 120))  # pipes get 80 columns otherwise
     table = Table(title=f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']})")
     for column in ("router", "n", "resolved", "incomplete", "spend $", "bill $", "steps", "hit rate", "live calls"):
-        table.add_column(column, justify="left" if column == "router" else "right")
+        table.add_column(column, justify="left" if column == "router" else "right", no_wrap=True)
     for a in report["routers"]:
         lo, hi = a["resolved_rate_bounds"]
         rate = f"{a['resolved']}/{a['n']} ({a['resolved_rate']:.0%})" if lo == hi else f"{lo:.0%}–{hi:.0%}"

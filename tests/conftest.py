@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import simulator  # noqa: F401  (first: sets LITELLM_LOCAL_MODEL_COST_MAP before any test imports litellm)
+
 os.environ.setdefault("MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT", "1")  # an API error fails fast in tests
 INSTANCE = "twinsim__tempconv-1"
 TEST_KEY = "sk-twinsim-test-0123456789abcdef"

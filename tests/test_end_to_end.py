@@ -83,28 +83,45 @@ def _without_volatile(message: dict) -> dict:
     return {k: v for k, v in message.items() if k != "extra"} | {"extra": extra}
 
 
-@pytest.mark.parametrize("content", [
-    "THOUGHT: look.\n\n```bash\ncat tempconv/convert.py\n```",
-    "I think the answer is 42.",  # no action: mini-swe-agent raises FormatError
+TOOL_CALL = {"id": "call_Xy1", "type": "function", "function": {"name": "bash", "arguments": '{"command": "ls -la"}'}}
+
+
+def _provider_response(content, tool_calls=None):
+    import litellm
+
+    message = {"role": "assistant", "content": content} | ({"tool_calls": tool_calls} if tool_calls else {})
+    return litellm.ModelResponse(
+        choices=[{"index": 0, "finish_reason": "tool_calls" if tool_calls else "stop", "message": message}],
+        usage={"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
+    )
+
+
+@pytest.mark.parametrize("model_class, content, tool_calls", [
+    ("litellm_textbased", "THOUGHT: look.\n\n```bash\ncat tempconv/convert.py\n```", None),
+    ("litellm_textbased", "I think the answer is 42.", None),  # no action: mini-swe-agent raises FormatError
+    ("litellm", "let me look", [TOOL_CALL]),  # the tool-call variant
+    ("litellm", "no tool call", None),
 ])
-def test_replayed_message_is_what_mini_swe_agent_itself_returns(recorded, smollm2_api_base, content):
-    """For one provider response, RoutedModel's message equals LitellmTextbasedModel.query's."""
+def test_replayed_message_is_what_mini_swe_agent_itself_returns(model_class, content, tool_calls):
+    """For one provider response, RoutedModel's message equals the one mini-swe-agent's own model class returns."""
     import litellm
     from minisweagent.exceptions import FormatError
-    from minisweagent.models.litellm_textbased_model import LitellmTextbasedModel
+    from minisweagent.models import get_model_class
 
+    from simulator import keys
     from simulator.model import RoutedModel, response_record
     from simulator.policy import LiveBudget, Tally, VirtualClock
-    from simulator.recording import load_recording
     from simulator.routers import RunConfig
+    from simulator.schemas import load_agent_config, load_pool
     from simulator.store import MemoryStore
 
-    manifest = load_recording(recorded["recording"]).manifest
-    tier = manifest.pool.tier("low")
+    pool, agent = load_pool("local"), load_agent_config("textbased")
+    model_config = agent.model | {"model_class": model_class}
+    tier = pool.tier("low")
     messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "fix the bug", "extra": {"t": 1}}]
-    config = {k: v for k, v in manifest.agent.model.items() if k != "model_class"}
+    config = {k: v for k, v in model_config.items() if k != "model_class"}
     # mini-swe-agent's own model, answering with a fixed provider response (litellm's mock_response).
-    own = LitellmTextbasedModel(**config | {"model_name": tier.model, "model_kwargs": {"mock_response": content}})
+    own = get_model_class("", model_class)(**config | {"model_name": tier.model, "model_kwargs": {"mock_response": _provider_response(content, tool_calls)}})
     try:
         expected = own.query(messages)
     except FormatError as e:
@@ -112,12 +129,10 @@ def test_replayed_message_is_what_mini_swe_agent_itself_returns(recorded, smollm
     response = litellm.ModelResponse(**expected["extra"]["response"])
 
     store = MemoryStore()
-    routed = RoutedModel(pool=manifest.pool, model_config=manifest.agent.model, router=type("R", (), {"select": lambda self, ctx: "low"})(),
+    routed = RoutedModel(pool=pool, model_config=model_config, router=type("R", (), {"select": lambda self, ctx: "low"})(),
                          router_label="low", store=store, policy="error", instance_id=INSTANCE,
                          run_config=RunConfig(3, 3.0, 300, 0.0), clock=VirtualClock(), tally=Tally(), budget=LiveBudget())
     head = routed.chain.extend_to(messages)
-    from simulator import keys
-
     store.put("response", keys.response_key(head, tier.spec, 0), response_record(response, prefix=head, tier=tier, sample=0, latency_ms=10))
     try:
         got = routed.query(messages)
@@ -125,6 +140,9 @@ def test_replayed_message_is_what_mini_swe_agent_itself_returns(recorded, smollm
         got = e.messages[0]
     assert _without_volatile(got) == _without_volatile(expected)
     assert got["extra"]["cost"] > 0 and got["extra"]["response"] == expected["extra"]["response"]
+    if tool_calls:  # observations go back as tool messages with the provider's id, like mini-swe-agent's
+        output = {"output": "a", "returncode": 0, "exception_info": ""}
+        assert _without_volatile(routed.format_observation_messages(got, [output])[0]) == _without_volatile(own.format_observation_messages(expected, [output])[0])
 
 
 def test_router_errors_end_only_that_trajectory(recorded, tmp_path):
