@@ -254,8 +254,9 @@ def _server_params(model: str, alias: str, host: str, port: int, n_ctx: int, thr
     # Reproducibility: with flash attention or an F16 KV cache, llama.cpp's CPU kernels round
     # differently for one token than for a batch, so a prompt answered from the prefix cache
     # (only its last token evaluated anew) drifted from the same prompt computed cold, even at
-    # temperature 0. Plain attention over an F32 cache gave identical logits both ways
-    # (measured), for twice the KV memory and slower long prompts.
+    # temperature 0; flash attention also made logits depend on the thread count. Plain
+    # attention over an F32 cache gave identical logits both ways for the low and mid models
+    # (the 1.5B model still drifts by ~0.01 in a logprob), for twice the KV memory.
     params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
     params.cache_type_k = params.cache_type_v = xllamacpp.ggml_type.GGML_TYPE_F32
     params.cpuparams.n_threads = threads
@@ -394,17 +395,17 @@ def fetch_command(models_dir: Path | None, tiers: tuple[str, ...]) -> None:
 def list_command(models_dir: Path | None) -> None:
     """Show each tier's model file, whether it is present and whether its sha256 is verified."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("tier", "litellm model", "present", "verified")
-    table.add_column("file", overflow="fold")
+    table = Table("tier", Column("litellm model", no_wrap=True), "present", "verified", Column("file", overflow="fold"))
     for tier, spec in SPECS.items():
+        path = Path(models_dir or default_models_dir()) / spec.filename
         try:
             path, present, verified = model_path(tier, models_dir), "yes", "yes"
         except ModelIntegrityError:
-            path, present, verified = Path(models_dir or default_models_dir()) / spec.filename, "yes", "no"
+            present, verified = "yes", "no (sha256 mismatch)"
         except FileNotFoundError:
-            path, present, verified = Path(models_dir or default_models_dir()) / spec.filename, "no", "no"
+            present, verified = "no", "no"
         table.add_row(tier, f"openai/{spec.alias}", present, verified, str(path))
     Console().print(table)
 
@@ -417,13 +418,13 @@ def list_command(models_dir: Path | None) -> None:
 def serve_local_command(tiers: tuple[str, ...], models_dir: Path | None, host: str, port_base: int) -> None:
     """Serve the local models as OpenAI-compatible endpoints until Ctrl-C."""
     ports = {tier: port_base + i for i, tier in enumerate(SPECS, start=1)}
-    with serve_local(tiers or tuple(SPECS), models_dir, host, ports) as api_bases:
+    # Ctrl-C, even while the models load, leaves serve_local, which stops the servers.
+    with contextlib.suppress(KeyboardInterrupt), serve_local(tiers or tuple(SPECS), models_dir, host, ports) as api_bases:
         for tier, api_base in api_bases.items():
             click.echo(f"{tier}: model=openai/{SPECS[tier].alias} api_base={api_base}")
         click.echo("serving; Ctrl-C to stop")
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
+        while True:
+            time.sleep(3600)
 
 
 if __name__ == "__main__":
