@@ -27,7 +27,7 @@ from simulator.store import Store
 
 logger = logging.getLogger("twinsim")
 litellm.suppress_debug_info = True  # litellm prints help banners to stdout on errors; stdout may carry --json -
-SECRET_MARKERS = ("authorization", "api_key", "api-key", "apikey", "x-api-key", "headers", "secret", "token_value")
+SECRET_MARKERS = ("authorization", "api_key", "api-key", "apikey", "headers", "secret")
 
 
 def scrub(obj):

@@ -3,18 +3,12 @@
 import hashlib
 import importlib.util
 import os
-import socket
 
 import pytest
 
 import simulator  # noqa: F401  (first: keeps litellm from fetching its price map)
+from conftest import free_port
 from simulator.localmodels import SPECS, ModelIntegrityError, ModelSpec, fetch_models, model_path, serve_local
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def needs_smollm2_wheel() -> None:
