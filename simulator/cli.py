@@ -13,7 +13,7 @@ from rich.console import Console
 from simulator.engine import Setup, run_replays, suite_identity
 from simulator.localmodels import models_group, serve_local_command
 from simulator.policy import MissPolicy
-from simulator.recording import Recording, RecordingError, import_recording, load_recording, merge, recording_from_store, save_recording
+from simulator.recording import RecordingError, check_same_setup, import_recording, load_recording, merge, recording_from_store, save_recording
 from simulator.report import build_report, print_table, report_json
 from simulator.routers import BUILTINS
 from simulator.schemas import Manifest, builtin_names, load_agent_config, load_pool
@@ -111,7 +111,7 @@ def record(pool, agent_name, suite_name, routers, instances, out, cache_dir, fan
     existing = out if (out / "manifest.json").is_file() else None
     if existing:
         try:
-            merge(load_recording(existing), Recording(manifest))
+            check_same_setup(load_recording(existing).manifest, manifest)
         except RecordingError as e:
             _fail(f"{out} was recorded with another setup ({e}); record into a new folder")
     setup = Setup(pool=pool_, agent=agent, suite=suite, policy=MissPolicy.parse("live"), recording=existing, cache_dir=cache_dir, sample=sample, fanout=fanout)
@@ -144,10 +144,7 @@ def _session(wall_sec: float) -> dict:
 def _export(store: DiskStore, manifest: Manifest, out: Path) -> None:
     recording = recording_from_store(store, manifest)
     if (out / "manifest.json").is_file():
-        old = load_recording(out)
-        sessions = old.manifest.made_with.get("sessions", []) + manifest.made_with.get("sessions", [])
-        recording = merge(recording, old)
-        recording.manifest.made_with = {"sessions": sessions}
+        recording = merge(recording, load_recording(out))
     save_recording(recording, out)
     console.print(f"wrote {out}: {len(recording.objects)} objects, {len(recording.manifest.runs)} runs")
 

@@ -25,7 +25,7 @@ from simulator.recording import load_recording, run_id
 from simulator.routers import RunConfig, router_factory
 from simulator.schemas import AgentConfig, Pool, RunResult
 from simulator.store import DiskStore, LayeredStore, Store
-from simulator.suite import Suite, SwebenchEvaluator, load_suite, materialize
+from simulator.suite import Suite, SwebenchEvaluator, materialize
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Setup:
         if self.recording is None:
             return DiskStore(self.cache_dir or "cache")
         base = load_recording(self.recording).store()
-        if "live" in {self.policy.response, self.policy.observation, self.policy.evaluation} and self.cache_dir:
+        if self.policy.goes_live and self.cache_dir:
             return LayeredStore(base, DiskStore(self.cache_dir))
         return base
 
@@ -55,17 +55,16 @@ def suite_identity(suite: Suite) -> dict:
     return {"name": suite.name, "version": suite.version, "sha256": keys.sha256(keys.canonical_json(suite.instances))}
 
 
-def environment_spec(setup: Setup, instance_id: str) -> dict:
+def environment_spec(setup: Setup, instance: dict) -> dict:
     """What decides observations: the environment config of the agent and where the instance lives.
 
     Only portable facts: the replaying machine's PATH or temp names never enter it.
     """
-    instance = setup.suite.instance(instance_id)
     return {
         "environment": setup.agent.environment,
         "suite": setup.suite.name,
         "base_commit": instance["base_commit"],  # a content hash of the repository files
-        "workdir": str(setup.suite.workdir_for(instance_id)),
+        "workdir": str(setup.suite.workdir_for(instance["instance_id"])),
     }
 
 
@@ -107,7 +106,7 @@ def replay_trajectory(setup: Setup, router_spec: str, instance: dict, store: Sto
     templates += [v for k, v in setup.agent.model.items() if k.endswith("_template") and isinstance(v, str)]
     env = CachedEnvironment(
         make_env=lambda: make_environment(setup, instance),
-        env_spec=environment_spec(setup, instance_id),
+        env_spec=environment_spec(setup, instance),
         instance_id=instance_id,
         store=store,
         policy=setup.policy.observation,
@@ -163,7 +162,7 @@ def _init_worker(setup: Setup, budget: LiveBudget) -> None:
 def _run_one(router_spec: str, instance_id: str) -> RunResult:
     setup, store = _worker["setup"], _worker["store"]
     result = replay_trajectory(setup, router_spec, setup.suite.instance(instance_id), store, _worker["budget"])
-    if "live" in str(setup.policy):  # recording: the run joins the recording's manifest
+    if setup.policy.goes_live:  # recording: the run joins the recording's manifest
         store.put("run", run_id(result), result.model_dump(mode="json"))
     return result
 

@@ -18,7 +18,7 @@ from minisweagent.exceptions import InterruptAgentFlow, Submitted
 from minisweagent.utils.serialize import recursive_merge
 
 from simulator import keys
-from simulator.policy import Incomplete, Tally, VirtualClock
+from simulator.policy import Tally, VirtualClock
 from simulator.schemas import EnvironmentRecord, EvaluationRecord, ObservationRecord
 from simulator.store import Store
 
@@ -97,9 +97,8 @@ class CachedEnvironment:
         return {"info": {"config": {"environment": self.env_spec, "environment_type": "twinsim.CachedEnvironment"}}}
 
     def _miss(self, kind: str, what: str) -> None:
-        self.tally.misses[kind] += 1
-        if self.policy != "live" or self.make_env is None:
-            raise Incomplete(f"{kind} miss: {what} of {self.instance_id} is not recorded")
+        policy = self.policy if self.make_env is not None else "error"  # nothing to run it live on
+        self.tally.miss(kind, policy, f"{kind} miss: {what} of {self.instance_id} is not recorded")
 
     def _live(self) -> Environment:
         """The real environment, brought to the state after every action served so far."""
@@ -154,9 +153,7 @@ def cached_evaluate(evaluator: Evaluator, instance: dict, patch: str, *, store: 
     if record is not None:
         tally.hits["evaluation"] += 1
         return key, record
-    tally.misses["evaluation"] += 1
-    if policy != "live":
-        raise Incomplete(f"evaluation miss: the final patch of {instance['instance_id']} was never graded (key {key[:12]}…)")
+    tally.miss("evaluation", policy, f"evaluation miss: the final patch of {instance['instance_id']} was never graded (key {key[:12]}…)")
     start = time.monotonic()
     result = evaluator.evaluate(instance, patch)
     record = EvaluationRecord(

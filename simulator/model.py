@@ -60,10 +60,8 @@ def response_record(response, *, prefix: str, tier: Tier, sample: int, latency_m
     ).model_dump(mode="json")
 
 
-def tier_models(pool: Pool, model_config: dict) -> dict:
+def tier_models(pool: Pool, model_class: type, config: dict) -> dict:
     """One mini-swe-agent model per tier, configured as a user of that tier would configure it."""
-    config = {k: v for k, v in model_config.items() if k != "model_class"}
-    model_class = get_model_class("", model_config.get("model_class", "litellm"))
     models = {}
     for tier in pool.tiers:
         kwargs = config.get("model_kwargs", {}) | tier.params
@@ -97,10 +95,11 @@ class RoutedModel:
         self.pool, self.router, self.router_label = pool, router, router_label
         self.store, self.policy, self.instance_id, self.sample = store, policy, instance_id, sample
         self.run_config, self.clock, self.tally, self.budget, self.fanout = run_config, clock, tally, budget, fanout
-        self.models = tier_models(pool, model_config)
-        # Formats messages and provides template vars; carries no tier's endpoint or key.
         model_class = get_model_class("", model_config.get("model_class", "litellm"))
-        self.formatter = model_class(**({k: v for k, v in model_config.items() if k not in ("model_class", "model_kwargs")} | {"model_name": "twinsim"}))
+        config = {k: v for k, v in model_config.items() if k != "model_class"}
+        self.models = tier_models(pool, model_class, config)
+        # Formats messages and provides template vars; carries no tier's endpoint or key.
+        self.formatter = model_class(**({k: v for k, v in config.items() if k != "model_kwargs"} | {"model_name": "twinsim"}))
         self.config = self.formatter.config
         self.tools = () if "textbased" in model_class.__name__.lower() else (BASH_TOOL,)
         self.chain = keys.PrefixChain()
@@ -131,9 +130,7 @@ class RoutedModel:
         key = keys.response_key(head, tier.spec, self.sample)
         record, source = self.store.get("response", key), "hit"
         if record is None:
-            self.tally.misses["response"] += 1
-            if self.policy != "live":
-                raise Incomplete(f"response miss at step {len(self.steps)}: tier {tier.name}, prefix {head[:12]}…, key {key[:12]}…")
+            self.tally.miss("response", self.policy, f"response miss at step {len(self.steps)}: tier {tier.name}, prefix {head[:12]}…, key {key[:12]}…")
             record, source = self._call_live(tier, messages, head), "live"
         else:
             self.tally.hits["response"] += 1

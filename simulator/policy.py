@@ -29,6 +29,11 @@ class MissPolicy:
             raise ValueError(f"unknown object kind(s) {sorted(unknown)} in miss policy; use {', '.join(OBJECT_KINDS)}")
         return cls(**{k: _check(v) for k, v in parts.items()})
 
+    @property
+    def goes_live(self) -> bool:
+        """May anything be computed live (a recording session)?"""
+        return "live" in (self.response, self.observation, self.evaluation)
+
     def __str__(self) -> str:
         values = {self.response, self.observation, self.evaluation}
         return values.pop() if len(values) == 1 else f"response={self.response},observation={self.observation},evaluation={self.evaluation}"
@@ -89,3 +94,9 @@ class Tally:
     live: Counter = field(default_factory=Counter)
     misses: Counter = field(default_factory=Counter)
     live_usd: float = 0.0
+
+    def miss(self, kind: str, policy: str, reason: str) -> None:
+        """Count a miss of `kind`; unless its policy is `live`, end the trajectory incomplete."""
+        self.misses[kind] += 1
+        if policy != "live":
+            raise Incomplete(reason)

@@ -109,7 +109,7 @@ def recording_from_store(store: Store, manifest: Manifest) -> Recording:
     """Export: every object of the store, and its runs into the manifest."""
     objects = {(kind, key): value for kind in KINDS for key, value in store.iter(kind)}
     runs = [RunResult.model_validate(v) for _, v in store.iter("run")]
-    return merge(Recording(manifest.model_copy(update={"runs": []}), objects), Recording(manifest.model_copy(update={"runs": runs})))
+    return Recording(manifest.model_copy(update={"runs": _ordered(runs)}), objects)
 
 
 def import_recording(recording: Recording, store: Store) -> int:
@@ -128,13 +128,22 @@ def run_id(run: RunResult) -> str:
     return sha256("run", run.router, run.instance_id, str(run.sample))
 
 
-def merge(a: Recording, b: Recording) -> Recording:
-    """Union of two recordings of the same pool, agent and suite."""
+def _ordered(runs: list[RunResult]) -> list[RunResult]:
+    return sorted(runs, key=lambda r: (r.router, r.instance_id, r.sample))
+
+
+def check_same_setup(a: Manifest, b: Manifest) -> None:
     for part in ("pool", "agent", "suite"):
-        if getattr(a.manifest, part) != getattr(b.manifest, part):
+        if getattr(a, part) != getattr(b, part):
             raise RecordingError(f"cannot merge recordings with different {part}")
+
+
+def merge(a: Recording, b: Recording) -> Recording:
+    """Union of two recordings of the same pool, agent and suite; `a` wins where both have a run.
+    The sessions that made them are all kept, in date order."""
+    check_same_setup(a.manifest, b.manifest)
     runs = {run_id(r): r for r in b.manifest.runs} | {run_id(r): r for r in a.manifest.runs}
-    ordered = sorted(runs.values(), key=lambda r: (r.router, r.instance_id, r.sample))
-    made_with = b.manifest.made_with | a.manifest.made_with
-    manifest = a.manifest.model_copy(update={"runs": ordered, "made_with": made_with})
+    sessions = {canonical_json(s): s for m in (a.manifest, b.manifest) for s in m.made_with.get("sessions", [])}
+    made_with = b.manifest.made_with | a.manifest.made_with | {"sessions": sorted(sessions.values(), key=lambda s: s.get("date", ""))}
+    manifest = a.manifest.model_copy(update={"runs": _ordered(list(runs.values())), "made_with": made_with})
     return Recording(manifest, b.objects | a.objects)
