@@ -177,6 +177,21 @@ RECORD_TYPES: dict[str, type[BaseModel]] = {
 KINDS = tuple(RECORD_TYPES)
 
 
+class Approximation(BaseModel):
+    """One substitution made under `--on-miss approximate`: what was asked, what was used instead."""
+
+    kind: Literal["response", "observation", "evaluation"]
+    step: int
+    asked: str
+    """Key that missed."""
+    used: str
+    """Key of the recorded object served instead."""
+    similarity: float
+    """0..1: how close the used object's context is to the asked one (1 = same context)."""
+    how: str
+    """Short rule name, e.g. `nearest-prefix`, `nearest-tier`, `live-env`, `estimated`."""
+
+
 class StepTrace(BaseModel):
     """What happened at one model step of a replayed trajectory."""
 
@@ -191,6 +206,8 @@ class StepTrace(BaseModel):
     cache_write_tokens: int
     output_tokens: int
     rationale: str | None = None
+    router_ms: float | None = Field(default=None, exclude=True)
+    """Wall time of the router's select call: reported, but never part of the deterministic JSON."""
 
 
 class RunResult(BaseModel):
@@ -211,10 +228,17 @@ class RunResult(BaseModel):
     live_usd: float = 0.0
     observations: list[str] = []
     evaluation: str | None = None
+    approximations: list[Approximation] = []
+
+    @property
+    def fidelity(self) -> Literal["exact", "approximate", "incomplete"]:
+        if self.status == "incomplete":
+            return "incomplete"
+        return "approximate" if self.approximations else "exact"
 
     @property
     def exact(self) -> bool:
-        return self.status != "incomplete"
+        return self.fidelity == "exact"
 
 
 class Manifest(BaseModel):
