@@ -15,7 +15,7 @@ from simulator.localmodels import models_group, serve_local_command
 from simulator.policy import MissPolicy
 from simulator.recording import RecordingError, check_same_setup, import_recording, load_recording, merge, recording_from_store, save_recording
 from simulator.report import build_report, print_table, report_json
-from simulator.routers import BUILTINS
+from simulator.routers import BUILTINS, HttpRouter, describe
 from simulator.schemas import Manifest, builtin_names, load_agent_config, load_pool
 from simulator.store import DiskStore
 from simulator.suite import load_suite
@@ -193,10 +193,11 @@ def merge_command(recordings, out):
 
 @main.command()
 def routers():
-    """List the built-in routers."""
-    for name, (doc, _) in BUILTINS.items():
-        click.echo(f"{name:10} {doc}")
-    click.echo("custom     package.module:attr or path/to/router.py[:attr] — a class or object with select(ctx), or a function")
+    """List the built-in routers, their spec syntax and what they do (their docstrings say more)."""
+    for router in [*BUILTINS.values(), HttpRouter]:
+        syntax, doc = describe(router)
+        click.echo(syntax + "".join(f"\n    {line}".rstrip() for line in doc.splitlines()) + "\n")
+    click.echo("package.module:attr | path/to/router.py[:attr]\n    Your own: a class or object with select(ctx), or a function returning a tier name or model id.\n    A class gets a fresh instance per trajectory. Example: examples/custom_router.py")
 
 
 @main.command()

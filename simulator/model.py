@@ -122,10 +122,12 @@ class RoutedModel:
             budget_so_far_usd=self.spend_usd,
             run_config=self.run_config,
         )
+        start = time.perf_counter()
         try:
             tier_name, rationale = decide(self.router, self.router_label, ctx, self.pool)
         except RouterError as e:
             raise Incomplete(str(e)) from e
+        router_ms = (time.perf_counter() - start) * 1000
         tier = self.pool.tier(tier_name)
         key = keys.response_key(head, tier.spec, self.sample)
         record, source = self.store.get("response", key), "hit"
@@ -136,7 +138,7 @@ class RoutedModel:
             self.tally.hits["response"] += 1
         if self.fanout and self.policy == "live":
             self._fan_out(messages, head, skip=tier.name)
-        return self._serve(tier, key, record, source, rationale)
+        return self._serve(tier, key, record, source, rationale, router_ms)
 
     def format_message(self, **kwargs) -> dict:
         return self.formatter.format_message(**kwargs)
@@ -152,7 +154,7 @@ class RoutedModel:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _serve(self, tier: Tier, key: str, record: dict, source: str, rationale: str | None) -> dict:
+    def _serve(self, tier: Tier, key: str, record: dict, source: str, rationale: str | None, router_ms: float) -> dict:
         usage = record["usage"]
         warm = self.prompt_cache.is_warm(tier.name, self.chain.startswith, self.clock.now)
         cost = self.prompt_cache.charge(tier.name, warm=warm, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"])
@@ -171,6 +173,7 @@ class RoutedModel:
                 cache_write_tokens=cost.cache_write_tokens,
                 output_tokens=cost.output_tokens,
                 rationale=rationale,
+                router_ms=router_ms,
             )
         )
         # What mini-swe-agent's LitellmModel.query does with a provider response.
