@@ -15,7 +15,8 @@ Schema `twinsim.report/2`:
                   "leaderboard_bill_usd", "mean_steps",
                   "tier_mix": {tier: share of steps},
                   "hit_rate", "live_calls", "live_usd",
-                  "pareto",                     # no other router has lower mean spend and higher rate
+                  "pareto",                     # no other router spends less per trajectory (mean) and
+                                                # resolves at least as often, or resolves more for no more
                   "router_ms": {"mean", "p95"} | null}],  # only with --timings: wall time
      "runs": [RunResult, ...]}
 

@@ -243,3 +243,9 @@ def test_compare_verdict_names_a_significant_winner():
     c = paired_comparison(build_report(results, source={}, policy="error"), "A", "B")
     assert c["mcnemar_p"] == pytest.approx(2 / 256)
     assert c["verdict"] == f"B resolves significantly more than A (8 vs 0 of 8, McNemar p = {2 / 256:.3g}); A spends significantly less per trajectory than B"
+
+
+def test_the_readme_picture_is_there():
+    root = QUICKSTART.parent.parent
+    assert "](docs/quickstart.png)" in (root / "README.md").read_text()
+    assert png_size(root / "docs" / "quickstart.png")[0] == 900
