@@ -2,6 +2,7 @@
 
 import datetime
 import importlib.metadata
+import json
 import shlex
 import sys
 import time
@@ -14,7 +15,10 @@ from simulator.engine import Setup, run_replays, suite_identity
 from simulator.localmodels import models_group, serve_local_command
 from simulator.policy import MissPolicy
 from simulator.recording import RecordingError, check_same_setup, import_recording, load_recording, merge, recording_from_store, save_recording
-from simulator.report import build_report, print_table, report_json
+from simulator.compare import paired_comparison, print_comparison
+from simulator.figures import png_bytes
+from simulator.report import build_report, deterministic, print_table, report_csv, report_json
+from simulator.report_html import report_html
 from simulator.routers import BUILTINS, HttpRouter, describe
 from simulator.schemas import Manifest, builtin_names, load_agent_config, load_pool
 from simulator.store import DiskStore
@@ -40,19 +44,67 @@ def _policy(text: str) -> MissPolicy:
         raise click.BadParameter(str(e)) from None
 
 
-def _run_and_report(setup: Setup, routers, instances, *, jobs, max_live_usd, json_path, source: dict, quiet: bool) -> list:
+def _report_options(command):
+    """The report files replay and record write (and whether wall times go into them)."""
+    options = [
+        click.option("--json", "json_path", default=None, help="Write the JSON report here ('-' for stdout instead of the table)."),
+        click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write one CSV row per router here."),
+        click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the spend / resolved-rate and tier-strip picture here."),
+        click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a self-contained HTML report with per-trajectory drill-down here."),
+        click.option("--timings", is_flag=True, help="Also put router select latency (wall time, not reproducible) into JSON, CSV and HTML."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _replay(setup: Setup, routers, instances, *, jobs: int, quiet: bool, max_live_usd: float | None = None) -> list:
     try:
-        results = run_replays(setup, list(routers), list(instances), jobs=jobs, max_live_usd=max_live_usd, show_progress=not quiet)
+        return run_replays(setup, list(routers), list(instances), jobs=jobs, max_live_usd=max_live_usd, show_progress=not quiet)
     except (ValueError, KeyError) as e:
         _fail(str(e.args[0] if isinstance(e, KeyError) else e))
-    report = build_report(results, source=source, policy=str(setup.policy))
+
+
+def _run_and_report(setup: Setup, routers, instances, *, jobs, max_live_usd, source: dict, quiet: bool, json_path, csv_path, png_path, html_path, timings) -> list:
+    results = _replay(setup, routers, instances, jobs=jobs, quiet=quiet, max_live_usd=max_live_usd)
+    report = build_report(results, source=source, policy=str(setup.policy), tiers=setup.pool.names)
+    saved = report if timings else deterministic(report)
     if json_path == "-":
-        sys.stdout.write(report_json(report))
+        sys.stdout.write(report_json(saved))
     else:
         print_table(report)
-        if json_path:
-            Path(json_path).write_text(report_json(report))
+    html = lambda r: report_html(r, _responses(setup, r))
+    for path, render in ((json_path, report_json), (csv_path, report_csv), (png_path, png_bytes), (html_path, html)):
+        if path and path != "-":
+            content = render(saved)
+            try:
+                Path(path).write_bytes(content if isinstance(content, bytes) else content.encode())
+            except OSError as e:
+                _fail(f"cannot write {path}: {e}")
     return results
+
+
+def _responses(setup: Setup, report: dict) -> dict[str, dict]:
+    """The stored response of every step in the report (the HTML shows what the model answered)."""
+    store = setup.open_store()
+    return {s["response"]: store.get("response", s["response"]) for run in report["runs"] for s in run["steps"]}
+
+
+def _replay_setup(recording: Path, on_miss: str, cache_dir: Path, sample: int) -> tuple[Setup, list[str], list[str], dict]:
+    """A recording ready to replay: its setup, its routers and instances, and the report's source."""
+    try:
+        rec = load_recording(recording)
+    except RecordingError as e:
+        _fail(str(e))
+    manifest = rec.manifest
+    suite = load_suite(manifest.suite["name"])
+    if suite_identity(suite) != manifest.suite:
+        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {manifest.suite}")
+    routers = list(dict.fromkeys(r.router for r in manifest.runs))
+    instances = sorted({r.instance_id for r in manifest.runs})
+    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=_policy(on_miss), recording=recording, cache_dir=cache_dir, sample=sample)
+    source = {"name": manifest.name or recording.name, "objects": len(rec.objects), "suite": manifest.suite, "sample": sample}
+    return setup, routers, instances, source
 
 
 @main.command()
@@ -64,25 +116,61 @@ def _run_and_report(setup: Setup, routers, instances, *, jobs, max_live_usd, jso
 @click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
 @click.option("--sample", type=int, default=0, show_default=True, help="Sample index of the responses to replay.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True)
-@click.option("--json", "json_path", default=None, help="Write the JSON report here ('-' for stdout instead of the table).")
+@_report_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def replay(recording, routers, instances, on_miss, cache_dir, max_live_usd, sample, jobs, json_path, quiet):
+def replay(recording, routers, instances, on_miss, cache_dir, max_live_usd, sample, jobs, quiet, **report_files):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
-    try:
-        rec = load_recording(recording)
-    except RecordingError as e:
-        _fail(str(e))
-    manifest = rec.manifest
-    suite = load_suite(manifest.suite["name"])
-    if suite_identity(suite) != manifest.suite:
-        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {manifest.suite}")
-    routers = routers or list(dict.fromkeys(r.router for r in manifest.runs))
-    instances = instances or sorted({r.instance_id for r in manifest.runs})
+    setup, recorded_routers, recorded_instances, source = _replay_setup(recording, on_miss, cache_dir, sample)
+    routers, instances = routers or recorded_routers, instances or recorded_instances
     if not routers or not instances:
         _fail("the recording has no runs: name --router and --instance")
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=_policy(on_miss), recording=recording, cache_dir=cache_dir, sample=sample)
-    source = {"name": manifest.name or recording.name, "objects": len(rec.objects), "suite": manifest.suite, "sample": sample}
-    _run_and_report(setup, routers, instances, jobs=jobs, max_live_usd=max_live_usd, json_path=json_path, source=source, quiet=quiet)
+    _run_and_report(setup, routers, instances, jobs=jobs, max_live_usd=max_live_usd, source=source, quiet=quiet, **report_files)
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("router_a")
+@click.argument("router_b")
+@click.option("--instance", "-i", "instances", multiple=True, help="With a recording: instance id (repeatable); default: those the recording ran.")
+@click.option("--on-miss", default="error", show_default=True, help="With a recording: the miss policy of the replay.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cache"), show_default=True, help="With a recording: where live misses are stored.")
+@click.option("--sample", type=int, default=0, show_default=True, help="With a recording: sample index of the responses to replay.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paired bootstrap.")
+@click.option("--json", "json_path", default=None, help="Write the comparison as JSON here ('-' for stdout instead of the text).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def compare(source, router_a, router_b, instances, on_miss, cache_dir, sample, jobs, seed, json_path, quiet):
+    """Paired comparison of ROUTER_A and ROUTER_B on the instances both ran.
+
+    SOURCE is a recording folder (both routers are replayed on its instances)
+    or a JSON report written by `twinsim replay --json` (its runs are used as they are).
+    """
+    if source.is_dir():
+        setup, _, recorded_instances, report_source = _replay_setup(source, on_miss, cache_dir, sample)
+        results = _replay(setup, [router_a, router_b], instances or recorded_instances, jobs=jobs, quiet=quiet)
+        report = build_report(results, source=report_source, policy=str(setup.policy), tiers=setup.pool.names)
+    else:
+        report = _read_report(source)
+    try:
+        comparison = paired_comparison(report, router_a, router_b, seed=seed)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    if json_path == "-":
+        sys.stdout.write(report_json(comparison))
+        return
+    print_comparison(comparison)
+    if json_path:
+        Path(json_path).write_text(report_json(comparison))
+
+
+def _read_report(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        _fail(f"{path} is not a JSON report: {e}")
+    if not isinstance(report, dict) or not str(report.get("schema", "")).startswith("twinsim.report/") or "runs" not in report:
+        _fail(f"{path} is not a twinsim JSON report (write one with `twinsim replay --json`)")
+    return report
 
 
 @main.command()
@@ -97,9 +185,9 @@ def replay(recording, routers, instances, on_miss, cache_dir, max_live_usd, samp
 @click.option("--max-live-usd", type=float, default=None)
 @click.option("--sample", type=int, default=0, show_default=True)
 @click.option("--jobs", "-j", type=int, default=1, show_default=True)
-@click.option("--json", "json_path", default=None)
+@_report_options
 @click.option("--quiet", "-q", is_flag=True)
-def record(pool, agent_name, suite_name, routers, instances, out, cache_dir, fanout, max_live_usd, sample, jobs, json_path, quiet):
+def record(pool, agent_name, suite_name, routers, instances, out, cache_dir, fanout, max_live_usd, sample, jobs, quiet, **report_files):
     """Run routers live (replay with --on-miss live) and write the recording to OUT."""
     try:
         pool_, agent, suite = load_pool(pool), load_agent_config(agent_name), load_suite(suite_name)
@@ -116,7 +204,7 @@ def record(pool, agent_name, suite_name, routers, instances, out, cache_dir, fan
             _fail(f"{out} was recorded with another setup ({e}); record into a new folder")
     setup = Setup(pool=pool_, agent=agent, suite=suite, policy=MissPolicy.parse("live"), recording=existing, cache_dir=cache_dir, sample=sample, fanout=fanout)
     start = time.monotonic()
-    _run_and_report(setup, routers, instances or [i["instance_id"] for i in suite.instances], jobs=jobs, max_live_usd=max_live_usd, json_path=json_path, source={"name": out.name, "suite": manifest.suite, "sample": sample}, quiet=quiet)
+    _run_and_report(setup, routers, instances or [i["instance_id"] for i in suite.instances], jobs=jobs, max_live_usd=max_live_usd, source={"name": out.name, "suite": manifest.suite, "sample": sample}, quiet=quiet, **report_files)
     manifest.made_with = {"sessions": [_session(time.monotonic() - start)]}
     _export(store, manifest, out)
 

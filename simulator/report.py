@@ -1,98 +1,222 @@
-"""Reports: per-router aggregates, the terminal table and the JSON report.
+"""Reports: per-router aggregates, the terminal table, the JSON and CSV reports.
 
 The JSON report is a pure function of the results: same recording, routers
 and seed give the same bytes on any machine (no wall times, no paths).
-Schema `twinsim.report/1`:
+Schema `twinsim.report/2`:
 
-    {"schema": "twinsim.report/1",
+    {"schema": "twinsim.report/2",
      "source": {...}, "policy": str,
-     "routers": [{"router", "n", "resolved", "unresolved", "incomplete", "exact",
-                  "resolved_rate", "resolved_rate_bounds": [lo, hi],
-                  "router_cost_usd", "mean_cost_usd", "leaderboard_bill_usd",
-                  "mean_steps", "hit_rate", "live_calls", "live_usd"}],
+     "tiers": [str, ...],                       # the pool's tiers, cheapest first
+     "routers": [{"router", "n", "resolved", "unresolved", "incomplete",
+                  "exact", "approximate",       # trajectories by fidelity (with incomplete: sum n)
+                  "approximated": {"response", "observation", "evaluation"},  # substituted objects
+                  "resolved_rate", "resolved_rate_bounds": [lo, hi], "resolved_rate_ci95": [lo, hi],
+                  "router_cost_usd", "mean_cost_usd", "cost_per_resolved_usd",  # null when none resolved
+                  "leaderboard_bill_usd", "mean_steps",
+                  "tier_mix": {tier: share of steps},
+                  "hit_rate", "live_calls", "live_usd",
+                  "pareto",                     # no other router spends less per trajectory (mean) and
+                                                # resolves at least as often, or resolves more for no more
+                  "router_ms": {"mean", "p95"} | null}],  # only with --timings: wall time
      "runs": [RunResult, ...]}
 
 `resolved_rate` counts incomplete trajectories as unresolved; the bounds count
-them as unresolved / resolved. The bill charges 0.60 USD per trajectory that
-is not resolved (incomplete included).
+them as unresolved / resolved. `resolved_rate_ci95` is the 95% Wilson score
+interval; with incomplete trajectories it runs from the interval's low end at
+the lower bound to its high end at the upper bound. The bill charges 0.60 USD
+per trajectory that is not resolved (incomplete included).
+
+Changes from `twinsim.report/1`: `exact` counts exact trajectories (it counted
+complete ones); `approximate`, `approximated`, `resolved_rate_ci95`,
+`cost_per_resolved_usd`, `tier_mix`, `pareto`, `tiers` and `router_ms` are new.
+
+The CSV report has one row per router with the same numbers, nested fields
+flattened (`resolved_rate_ci95_lo`, `tier_mix_low`, `approximated_response`).
 """
 
+import csv
+import io
 import json
+from collections import Counter
+from collections.abc import Sequence
 
+import numpy as np
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from simulator.policy import OBJECT_KINDS
 from simulator.schemas import RunResult
+from simulator.stats import wilson_interval
 
-SCHEMA = "twinsim.report/1"
+SCHEMA = "twinsim.report/2"
 UNRESOLVED_PENALTY_USD = 0.60
+TIMINGS = "router_ms"
 
 
-def _r(x: float) -> float:
+def fixed(x: float) -> float:
     return round(x, 10)  # fixed precision: no float-formatting noise in reports
 
 
-def aggregate(router: str, runs: list[RunResult]) -> dict:
+def _router_ms(runs: list[RunResult]) -> dict | None:
+    ms = [s.router_ms for r in runs for s in r.steps if s.router_ms is not None]
+    return {"mean": round(float(np.mean(ms)), 3), "p95": round(float(np.percentile(ms, 95)), 3)} if ms else None
+
+
+def aggregate(router: str, runs: list[RunResult], tiers: Sequence[str]) -> dict:
     n = len(runs)
     resolved = sum(r.status == "resolved" for r in runs)
-    incomplete = sum(r.status == "incomplete" for r in runs)
+    fidelity = Counter(r.fidelity for r in runs)
+    incomplete = fidelity["incomplete"]
     spend = sum(r.spend_usd for r in runs)
     hits = sum(sum(r.hits.values()) for r in runs)
     misses = sum(sum(r.misses.values()) for r in runs)
+    steps = Counter(s.tier for r in runs for s in r.steps)
+    n_steps = sum(steps.values())
+    approximated = Counter(a.kind for r in runs for a in r.approximations)
     return {
         "router": router,
         "n": n,
         "resolved": resolved,
         "unresolved": n - resolved - incomplete,
         "incomplete": incomplete,
-        "exact": n - incomplete,
-        "resolved_rate": _r(resolved / n) if n else 0.0,
-        "resolved_rate_bounds": [_r(resolved / n), _r((resolved + incomplete) / n)] if n else [0.0, 0.0],
-        "router_cost_usd": _r(spend),
-        "mean_cost_usd": _r(spend / n) if n else 0.0,
-        "leaderboard_bill_usd": _r(spend + UNRESOLVED_PENALTY_USD * (n - resolved)),
-        "mean_steps": _r(sum(len(r.steps) for r in runs) / n) if n else 0.0,
-        "hit_rate": _r(hits / (hits + misses)) if hits + misses else 1.0,
+        "exact": fidelity["exact"],
+        "approximate": fidelity["approximate"],
+        "approximated": {kind: approximated[kind] for kind in OBJECT_KINDS},
+        "resolved_rate": fixed(resolved / n) if n else 0.0,
+        "resolved_rate_bounds": [fixed(resolved / n), fixed((resolved + incomplete) / n)] if n else [0.0, 0.0],
+        "resolved_rate_ci95": [fixed(wilson_interval(resolved, n)[0]), fixed(wilson_interval(resolved + incomplete, n)[1])],
+        "router_cost_usd": fixed(spend),
+        "mean_cost_usd": fixed(spend / n) if n else 0.0,
+        "cost_per_resolved_usd": fixed(spend / resolved) if resolved else None,
+        "leaderboard_bill_usd": fixed(spend + UNRESOLVED_PENALTY_USD * (n - resolved)),
+        "mean_steps": fixed(n_steps / n) if n else 0.0,
+        "tier_mix": {tier: fixed(steps[tier] / n_steps) if n_steps else 0.0 for tier in tiers},
+        "hit_rate": fixed(hits / (hits + misses)) if hits + misses else 1.0,
         "live_calls": sum(sum(r.live.values()) for r in runs),
-        "live_usd": _r(sum(r.live_usd for r in runs)),
+        "live_usd": fixed(sum(r.live_usd for r in runs)),
+        TIMINGS: _router_ms(runs),
     }
 
 
-def build_report(results: list[RunResult], *, source: dict, policy: str) -> dict:
+def pareto_optimal(points: list[tuple[float, float]]) -> list[bool]:
+    """For (cost, rate) points: True where no other point costs no more and rates no lower, one strictly."""
+    return [not any(c <= cost and r >= rate and (c, r) != (cost, rate) for c, r in points) for cost, rate in points]
+
+
+def build_report(results: list[RunResult], *, source: dict, policy: str, tiers: Sequence[str] = ()) -> dict:
+    """The report, router select latency included; `deterministic()` removes it for files."""
+    used = sorted({s.tier for r in results for s in r.steps} - set(tiers))
+    tiers = [*tiers, *used]
     routers = list(dict.fromkeys(r.router for r in results))
+    aggregates = [aggregate(name, [r for r in results if r.router == name], tiers) for name in routers]
+    for a, optimal in zip(aggregates, pareto_optimal([(a["mean_cost_usd"], a["resolved_rate"]) for a in aggregates])):
+        a["pareto"] = optimal
     return {
         "schema": SCHEMA,
         "source": source,
         "policy": policy,
-        "routers": [aggregate(name, [r for r in results if r.router == name]) for name in routers],
+        "tiers": tiers,
+        "routers": aggregates,
         "runs": [r.model_dump(mode="json") for r in results],
     }
+
+
+def deterministic(report: dict) -> dict:
+    """The report without wall times: what files get unless --timings asks for them."""
+    return report | {"routers": [{k: v for k, v in a.items() if k != TIMINGS} for a in report["routers"]]}
 
 
 def report_json(report: dict) -> str:
     return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def print_table(report: dict, console: Console | None = None) -> None:
-    console = console or Console(width=max(Console().width, 120))  # pipes get 80 columns otherwise
-    table = Table(title=f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']})")
-    for column in ("router", "n", "resolved", "incomplete", "spend $", "bill $", "steps", "hit rate", "live calls"):
-        table.add_column(column, justify="left" if column == "router" else "right", no_wrap=True)
+def _flat(aggregate: dict) -> dict:
+    row = {}
+    for key, value in aggregate.items():
+        if isinstance(value, list):  # [lo, hi]
+            row[f"{key}_lo"], row[f"{key}_hi"] = value
+        elif key == TIMINGS:
+            row |= {f"{key}_{stat}": value[stat] if value else None for stat in ("mean", "p95")}
+        elif isinstance(value, dict):
+            row |= {f"{key}_{sub}": v for sub, v in value.items()}
+        else:
+            row[key] = value
+    return row
+
+
+def report_csv(report: dict) -> str:
+    """One row per router: the JSON aggregates, flattened; empty cell for null."""
+    rows = [_flat(a) for a in report["routers"]]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["router"], lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: v if isinstance(v, str) else "" if v is None else json.dumps(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def rate_text(a: dict) -> str:
+    lo, hi = a["resolved_rate_bounds"]
+    return f"{a['resolved']}/{a['n']} ({a['resolved_rate']:.0%})" if lo == hi else f"{lo:.0%}–{hi:.0%}"
+
+
+def ci_text(a: dict) -> str:
+    lo, hi = a["resolved_rate_ci95"]
+    return f"{lo:.0%}–{hi:.0%}"
+
+
+def money(x: float | None) -> str:
+    return "–" if x is None else f"{x:.4f}"
+
+
+def mix_text(a: dict, tiers: Sequence[str]) -> str:
+    return "/".join(f"{a['tier_mix'][t]:.0%}".rstrip("%") for t in tiers)
+
+
+def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """The table's header and cells, as text: the terminal table and the HTML table are these."""
+    tiers = report["tiers"]
+    timings = any(TIMINGS in a for a in report["routers"])
+    header = ["router", "resolved", "95% CI", "spend $", "mean $", "$/resolved", "bill $", "steps", f"tier % {'/'.join(tiers)}", "hits", "exact/apx/inc", "live"]
+    header += ["select ms mean/p95"] if timings else []
+    rows = []
     for a in report["routers"]:
-        lo, hi = a["resolved_rate_bounds"]
-        rate = f"{a['resolved']}/{a['n']} ({a['resolved_rate']:.0%})" if lo == hi else f"{lo:.0%}–{hi:.0%}"
-        table.add_row(
-            a["router"],
-            str(a["n"]),
-            rate,
-            str(a["incomplete"]),
-            f"{a['router_cost_usd']:.4f}",
-            f"{a['leaderboard_bill_usd']:.4f}",
+        row = [
+            a["router"] + (" *" if a["pareto"] else ""),
+            rate_text(a),
+            ci_text(a),
+            money(a["router_cost_usd"]),
+            money(a["mean_cost_usd"]),
+            money(a["cost_per_resolved_usd"]),
+            money(a["leaderboard_bill_usd"]),
             f"{a['mean_steps']:.1f}",
+            mix_text(a, tiers),
             f"{a['hit_rate']:.0%}",
+            f"{a['exact']}/{a['approximate']}/{a['incomplete']}",
             str(a["live_calls"]),
-        )
+        ]
+        if timings:
+            ms = a.get(TIMINGS)
+            row.append(f"{ms['mean']:.2f}/{ms['p95']:.2f}" if ms else "–")
+        rows.append(row)
+    return header, rows
+
+
+def print_table(report: dict, console: Console | None = None) -> None:
+    console = console or Console(width=max(Console().width, 160))  # pipes get 80 columns otherwise
+    title = f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']})"
+    table = Table(title=title, caption=f"* on the spend / resolved-rate Pareto frontier; 95% CI: Wilson; bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved", box=box.SIMPLE_HEAD)
+    header, rows = table_rows(report)
+    for column in header:
+        table.add_column(column, justify="left" if column == "router" else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
+    for a in report["routers"]:
+        if a["approximate"]:
+            kinds = ", ".join(f"{n} {kind}s" for kind, n in a["approximated"].items() if n)
+            console.print(f"[yellow]approximate[/] {a['router']}: {a['approximate']} of {a['n']} trajectories ({kinds} approximated)")
     for run in report["runs"]:
         if run["status"] == "incomplete":
             console.print(f"[yellow]incomplete[/] {run['router']} × {run['instance_id']}: {run['reason']}")
