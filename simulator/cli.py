@@ -10,12 +10,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from simulator.engine import Setup, run_replays, suite_identity
+from simulator.engine import Setup, replay_trajectory, run_replays, suite_identity
+from simulator.explain import coverage_text, explain, probe_text
 from simulator.localmodels import models_group, serve_local_command
-from simulator.policy import MissPolicy
+from simulator.nearest import recorded
+from simulator.policy import LiveBudget, MissPolicy, Tally
 from simulator.recording import RecordingError, check_same_setup, import_recording, load_recording, merge, recording_from_store, save_recording
 from simulator.report import build_report, print_table, report_json
-from simulator.routers import BUILTINS
+from simulator.routers import BUILTINS, router_factory
 from simulator.schemas import Manifest, builtin_names, load_agent_config, load_pool
 from simulator.store import DiskStore
 from simulator.suite import load_suite
@@ -55,11 +57,23 @@ def _run_and_report(setup: Setup, routers, instances, *, jobs, max_live_usd, jso
     return results
 
 
+def _open(recording: Path):
+    """The recording and its suite as installed here (which must be the one recorded)."""
+    try:
+        rec = load_recording(recording)
+    except RecordingError as e:
+        _fail(str(e))
+    suite = load_suite(rec.manifest.suite["name"])
+    if suite_identity(suite) != rec.manifest.suite:
+        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {rec.manifest.suite}")
+    return rec, suite
+
+
 @main.command()
 @click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran.")
 @click.option("--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran.")
-@click.option("--on-miss", default="error", show_default=True, help="error | live, or per kind: response=live,observation=error,...")
+@click.option("--on-miss", default="error", show_default=True, help="error | live | approximate, or per kind: response=approximate,observation=live,...")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cache"), show_default=True, help="Where live misses are stored.")
 @click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
 @click.option("--sample", type=int, default=0, show_default=True, help="Sample index of the responses to replay.")
@@ -68,14 +82,8 @@ def _run_and_report(setup: Setup, routers, instances, *, jobs, max_live_usd, jso
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def replay(recording, routers, instances, on_miss, cache_dir, max_live_usd, sample, jobs, json_path, quiet):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
-    try:
-        rec = load_recording(recording)
-    except RecordingError as e:
-        _fail(str(e))
+    rec, suite = _open(recording)
     manifest = rec.manifest
-    suite = load_suite(manifest.suite["name"])
-    if suite_identity(suite) != manifest.suite:
-        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {manifest.suite}")
     routers = routers or list(dict.fromkeys(r.router for r in manifest.runs))
     instances = instances or sorted({r.instance_id for r in manifest.runs})
     if not routers or not instances:
@@ -83,6 +91,51 @@ def replay(recording, routers, instances, on_miss, cache_dir, max_live_usd, samp
     setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=_policy(on_miss), recording=recording, cache_dir=cache_dir, sample=sample)
     source = {"name": manifest.name or recording.name, "objects": len(rec.objects), "suite": manifest.suite, "sample": sample}
     _run_and_report(setup, routers, instances, jobs=jobs, max_live_usd=max_live_usd, json_path=json_path, source=source, quiet=quiet)
+
+
+@main.command("explain-miss")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--router", "-r", required=True, help="Router spec.")
+@click.option("--instance", "-i", required=True, help="Instance id.")
+@click.option("--sample", type=int, default=0, show_default=True)
+def explain_miss(recording, router, instance, sample):
+    """Replay ROUTER on INSTANCE strictly and explain its first miss: the deepest recorded
+    ancestor, the first differing message and field, a diff against the nearest recorded sibling."""
+    rec, suite = _open(recording)
+    setup = Setup(pool=rec.manifest.pool, agent=rec.manifest.agent, suite=suite, recording=recording, sample=sample)
+    try:
+        router_factory(router, setup.pool)
+        task = suite.instance(instance)
+    except (ValueError, KeyError) as e:
+        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+    store, tally = setup.open_store(), Tally()
+    result = replay_trajectory(setup, router, task, store, LiveBudget(), tally)
+    if tally.first_miss is None:
+        click.echo(f"{router} on {instance}: no miss ({result.status}{': ' + result.reason if result.reason else ''})")
+    else:
+        click.echo(explain(recorded(store), tally.first_miss, setup.pool))
+
+
+@main.command()
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--router", "-r", "routers", multiple=True, help="Also replay these routers strictly and say how much is served exactly (repeatable).")
+@click.option("--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran.")
+@click.option("--sample", type=int, default=0, show_default=True)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+def coverage(recording, routers, instances, sample, jobs):
+    """What RECORDING holds per instance (its recorded tree, which tiers answered at which depths)
+    and, for each --router, how much of its replay the recording serves exactly."""
+    rec, suite = _open(recording)
+    manifest = rec.manifest
+    click.echo(coverage_text(recorded(rec.store()), manifest.runs, manifest.pool, sample, list(instances)))
+    if routers:
+        setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, recording=recording, sample=sample)
+        instances = instances or sorted({r.instance_id for r in manifest.runs})
+        try:
+            results = run_replays(setup, list(routers), list(instances), jobs=jobs, show_progress=False)
+        except (ValueError, KeyError) as e:
+            _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+        click.echo(probe_text(results))
 
 
 @main.command()

@@ -7,13 +7,17 @@ Schema `twinsim.report/1`:
     {"schema": "twinsim.report/1",
      "source": {...}, "policy": str,
      "routers": [{"router", "n", "resolved", "unresolved", "incomplete", "exact",
+                  "approximate", "approximated_steps", "env_runs",
                   "resolved_rate", "resolved_rate_bounds": [lo, hi],
                   "router_cost_usd", "mean_cost_usd", "leaderboard_bill_usd",
                   "mean_steps", "hit_rate", "live_calls", "live_usd"}],
      "runs": [RunResult, ...]}
 
-`resolved_rate` counts incomplete trajectories as unresolved; the bounds count
-them as unresolved / resolved. The bill charges 0.60 USD per trajectory that
+Every trajectory is exact, approximate or incomplete (`RunResult.fidelity`);
+`approximated_steps` counts the steps with a substitution, `env_runs` the
+actions run and patches graded locally under `--on-miss approximate` (no API
+cost; under `live` they count as live calls). `resolved_rate` counts incomplete
+trajectories as unresolved; the bounds count them as unresolved / resolved. The bill charges 0.60 USD per trajectory that
 is not resolved (incomplete included).
 """
 
@@ -39,13 +43,17 @@ def aggregate(router: str, runs: list[RunResult]) -> dict:
     spend = sum(r.spend_usd for r in runs)
     hits = sum(sum(r.hits.values()) for r in runs)
     misses = sum(sum(r.misses.values()) for r in runs)
+    approximations = [a for r in runs for a in r.approximations]
     return {
         "router": router,
         "n": n,
         "resolved": resolved,
         "unresolved": n - resolved - incomplete,
         "incomplete": incomplete,
-        "exact": n - incomplete,
+        "exact": sum(r.fidelity == "exact" for r in runs),
+        "approximate": sum(r.fidelity == "approximate" for r in runs),
+        "approximated_steps": sum(len({a.step for a in r.approximations}) for r in runs),
+        "env_runs": sum(a.how in ("live-env", "live-eval") for a in approximations),
         "resolved_rate": _r(resolved / n) if n else 0.0,
         "resolved_rate_bounds": [_r(resolved / n), _r((resolved + incomplete) / n)] if n else [0.0, 0.0],
         "router_cost_usd": _r(spend),
@@ -76,15 +84,17 @@ def report_json(report: dict) -> str:
 def print_table(report: dict, console: Console | None = None) -> None:
     console = console or Console(width=max(Console().width, 120))  # pipes get 80 columns otherwise
     table = Table(title=f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']})")
-    for column in ("router", "n", "resolved", "incomplete", "spend $", "bill $", "steps", "hit rate", "live calls"):
+    for column in ("router", "n", "resolved", "approximate", "incomplete", "spend $", "bill $", "steps", "hit rate", "live calls"):
         table.add_column(column, justify="left" if column == "router" else "right", no_wrap=True)
     for a in report["routers"]:
         lo, hi = a["resolved_rate_bounds"]
         rate = f"{a['resolved']}/{a['n']} ({a['resolved_rate']:.0%})" if lo == hi else f"{lo:.0%}–{hi:.0%}"
+        rate = f"≈{rate}" if a["approximate"] else rate  # an approximate number never looks exact
         table.add_row(
             a["router"],
             str(a["n"]),
             rate,
+            f"{a['approximate']} ({a['approximated_steps']} steps)" if a["approximate"] else "0",
             str(a["incomplete"]),
             f"{a['router_cost_usd']:.4f}",
             f"{a['leaderboard_bill_usd']:.4f}",
