@@ -11,15 +11,17 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from simulator.engine import Setup, run_replays, suite_identity
+from simulator.engine import Setup, replay_trajectory, run_replays, suite_identity
+from simulator.explain import coverage_text, explain, probe_text
 from simulator.localmodels import models_group, serve_local_command
-from simulator.policy import MissPolicy
+from simulator.nearest import recorded
+from simulator.policy import LiveBudget, MissPolicy, Tally
 from simulator.recording import RecordingError, check_same_setup, import_recording, load_recording, merge, recording_from_store, save_recording
 from simulator.compare import paired_comparison, print_comparison
 from simulator.figures import png_bytes
 from simulator.report import build_report, deterministic, print_table, report_csv, report_json
 from simulator.report_html import report_html
-from simulator.routers import BUILTINS, HttpRouter, describe
+from simulator.routers import BUILTINS, HttpRouter, describe, router_factory
 from simulator.schemas import Manifest, builtin_names, load_agent_config, load_pool
 from simulator.store import DiskStore
 from simulator.suite import load_suite
@@ -90,16 +92,22 @@ def _responses(setup: Setup, report: dict) -> dict[str, dict]:
     return {s["response"]: store.get("response", s["response"]) for run in report["runs"] for s in run["steps"]}
 
 
-def _replay_setup(recording: Path, on_miss: str, cache_dir: Path, sample: int) -> tuple[Setup, list[str], list[str], dict]:
-    """A recording ready to replay: its setup, its routers and instances, and the report's source."""
+def _open(recording: Path):
+    """The recording and its suite as installed here (which must be the one recorded)."""
     try:
         rec = load_recording(recording)
     except RecordingError as e:
         _fail(str(e))
+    suite = load_suite(rec.manifest.suite["name"])
+    if suite_identity(suite) != rec.manifest.suite:
+        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {rec.manifest.suite}")
+    return rec, suite
+
+
+def _replay_setup(recording: Path, on_miss: str, cache_dir: Path, sample: int) -> tuple[Setup, list[str], list[str], dict]:
+    """A recording ready to replay: its setup, its routers and instances, and the report's source."""
+    rec, suite = _open(recording)
     manifest = rec.manifest
-    suite = load_suite(manifest.suite["name"])
-    if suite_identity(suite) != manifest.suite:
-        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {manifest.suite}")
     routers = list(dict.fromkeys(r.router for r in manifest.runs))
     instances = sorted({r.instance_id for r in manifest.runs})
     setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=_policy(on_miss), recording=recording, cache_dir=cache_dir, sample=sample)
@@ -111,7 +119,7 @@ def _replay_setup(recording: Path, on_miss: str, cache_dir: Path, sample: int) -
 @click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran.")
 @click.option("--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran.")
-@click.option("--on-miss", default="error", show_default=True, help="error | live, or per kind: response=live,observation=error,...")
+@click.option("--on-miss", default="error", show_default=True, help="error | live | approximate, or per kind: response=approximate,observation=live,...")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cache"), show_default=True, help="Where live misses are stored.")
 @click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
 @click.option("--sample", type=int, default=0, show_default=True, help="Sample index of the responses to replay.")
@@ -171,6 +179,51 @@ def _read_report(path: Path) -> dict:
     if not isinstance(report, dict) or not str(report.get("schema", "")).startswith("twinsim.report/") or "runs" not in report:
         _fail(f"{path} is not a twinsim JSON report (write one with `twinsim replay --json`)")
     return report
+
+
+@main.command("explain-miss")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--router", "-r", required=True, help="Router spec.")
+@click.option("--instance", "-i", required=True, help="Instance id.")
+@click.option("--sample", type=int, default=0, show_default=True)
+def explain_miss(recording, router, instance, sample):
+    """Replay ROUTER on INSTANCE strictly and explain its first miss: the deepest recorded
+    ancestor, the first differing message and field, a diff against the nearest recorded sibling."""
+    rec, suite = _open(recording)
+    setup = Setup(pool=rec.manifest.pool, agent=rec.manifest.agent, suite=suite, recording=recording, sample=sample)
+    try:
+        router_factory(router, setup.pool)
+        task = suite.instance(instance)
+    except (ValueError, KeyError) as e:
+        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+    store, tally = setup.open_store(), Tally()
+    result = replay_trajectory(setup, router, task, store, LiveBudget(), tally)
+    if tally.first_miss is None:
+        click.echo(f"{router} on {instance}: no miss ({result.status}{': ' + result.reason if result.reason else ''})")
+    else:
+        click.echo(explain(recorded(store), tally.first_miss, setup.pool))
+
+
+@main.command()
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--router", "-r", "routers", multiple=True, help="Also replay these routers strictly and say how much is served exactly (repeatable).")
+@click.option("--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran.")
+@click.option("--sample", type=int, default=0, show_default=True)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+def coverage(recording, routers, instances, sample, jobs):
+    """What RECORDING holds per instance (its recorded tree, which tiers answered at which depths)
+    and, for each --router, how much of its replay the recording serves exactly."""
+    rec, suite = _open(recording)
+    manifest = rec.manifest
+    click.echo(coverage_text(recorded(rec.store()), manifest.runs, manifest.pool, sample, list(instances)))
+    if routers:
+        setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, recording=recording, sample=sample)
+        instances = instances or sorted({r.instance_id for r in manifest.runs})
+        try:
+            results = run_replays(setup, list(routers), list(instances), jobs=jobs, show_progress=False)
+        except (ValueError, KeyError) as e:
+            _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+        click.echo(probe_text(results))
 
 
 @main.command()

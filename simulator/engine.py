@@ -9,6 +9,7 @@ back in a fixed order, so `--jobs` never changes a report.
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -25,7 +26,7 @@ from simulator.recording import load_recording, run_id
 from simulator.routers import RunConfig, router_factory
 from simulator.schemas import AgentConfig, Pool, RunResult
 from simulator.store import DiskStore, LayeredStore, Store
-from simulator.suite import Suite, SwebenchEvaluator, materialize
+from simulator.suite import Suite, SwebenchEvaluator, locked, materialize
 
 
 @dataclass
@@ -77,9 +78,10 @@ def make_environment(setup: Setup, instance: dict):
     return get_environment(config | {"cwd": str(path), "env": env_vars}, default_type="local")
 
 
-def replay_trajectory(setup: Setup, router_spec: str, instance: dict, store: Store, budget: LiveBudget) -> RunResult:
+def replay_trajectory(setup: Setup, router_spec: str, instance: dict, store: Store, budget: LiveBudget, tally: Tally | None = None) -> RunResult:
+    """One trajectory; `tally` may be passed in to inspect it afterwards (explain-miss)."""
     instance_id = instance["instance_id"]
-    clock, tally = VirtualClock(), Tally()
+    clock, tally = VirtualClock(), tally or Tally()
     agent_settings = setup.agent.agent
     run_config = RunConfig(
         max_steps=int(agent_settings.get("step_limit", 0)),
@@ -113,6 +115,7 @@ def replay_trajectory(setup: Setup, router_spec: str, instance: dict, store: Sto
         clock=clock,
         tally=tally,
         template_names=template_variables(*templates),
+        current_step=lambda: len(model.steps) - 1,
     )
     agent = DefaultAgent(model, env, **agent_settings)
     # The agent's own clock is the machine's; prompts get the virtual one.
@@ -120,14 +123,19 @@ def replay_trajectory(setup: Setup, router_spec: str, instance: dict, store: Sto
     clock.template_vars = agent.extra_template_vars
 
     status, reason, evaluation, exit_status = "unresolved", "", None, "Incomplete"
+    # The testbed is a fixed path: a trajectory that may run actions there holds it alone.
+    workdir = setup.suite.workdir_for(instance_id)
+    testbed = locked(workdir.parent / f"{workdir.name}.lock") if setup.policy.observation != "error" else nullcontext()
     try:
-        exit_info = agent.run(instance["problem_statement"])
+        with testbed:
+            exit_info = agent.run(instance["problem_statement"])
         exit_status = exit_info.get("exit_status", "")
         if exit_status == "Incomplete":
             status, reason = "incomplete", exit_info.get("reason", "")
         elif exit_status == "Submitted":
             evaluation, record = cached_evaluate(
-                SwebenchEvaluator(setup.suite), instance, exit_info.get("submission", ""), store=store, policy=setup.policy.evaluation, tally=tally
+                SwebenchEvaluator(setup.suite), instance, exit_info.get("submission", ""),
+                store=store, policy=setup.policy.evaluation, tally=tally, step=len(model.steps),
             )
             status = "resolved" if record["resolved"] else "unresolved"
     except Incomplete as e:
@@ -149,6 +157,7 @@ def replay_trajectory(setup: Setup, router_spec: str, instance: dict, store: Sto
         live_usd=tally.live_usd,
         observations=env.keys,
         evaluation=evaluation,
+        approximations=tally.approximations,
     )
 
 
@@ -162,7 +171,7 @@ def _init_worker(setup: Setup, budget: LiveBudget) -> None:
 def _run_one(router_spec: str, instance_id: str) -> RunResult:
     setup, store = _worker["setup"], _worker["store"]
     result = replay_trajectory(setup, router_spec, setup.suite.instance(instance_id), store, _worker["budget"])
-    if setup.policy.goes_live:  # recording: the run joins the recording's manifest
+    if setup.policy.goes_live and not result.approximations:  # recording: an exact run joins the recording's manifest
         store.put("run", run_id(result), result.model_dump(mode="json"))
     return result
 

@@ -4,6 +4,13 @@ Observations chain over the actions executed so far, from a root that stands
 for (environment spec, instance). The root also holds the environment's
 template variables (platform facts and the like) as recorded, so a prompt
 never picks them up from the replaying machine.
+
+Under `approximate`, a missing observation is computed by running the action in the
+real environment when there is one (`live-env`: exact for a deterministic environment,
+no API cost), else taken from the same action in the nearest recorded state; a missing
+grade is computed by the evaluator when it can run here (`live-eval`), else estimated
+from the nearest recorded patch. Nothing computed under `approximate` is stored: the
+store stays the recording, and every trajectory sees the same store whatever ran before.
 """
 
 import copy
@@ -18,7 +25,8 @@ from minisweagent.exceptions import InterruptAgentFlow, Submitted
 from minisweagent.utils.serialize import recursive_merge
 
 from simulator import keys
-from simulator.policy import Tally, VirtualClock
+from simulator.nearest import recorded
+from simulator.policy import Incomplete, Tally, VirtualClock
 from simulator.schemas import EnvironmentRecord, EvaluationRecord, ObservationRecord
 from simulator.store import Store
 
@@ -44,8 +52,10 @@ class CachedEnvironment:
         clock: VirtualClock,
         tally: Tally,
         template_names: set[str],
+        current_step: Callable[[], int] | None = None,
     ) -> None:
         self.make_env, self.env_spec, self.instance_id = make_env, env_spec, instance_id
+        self.current_step = current_step or (lambda: len(self.actions))  # the model step whose action runs
         self.store, self.policy, self.clock, self.tally = store, policy, clock, tally
         self.template_names = {n for n in template_names if not any(m in n.upper() for m in SECRET_NAME_MARKERS)}
         self.config = env_spec
@@ -80,8 +90,12 @@ class CachedEnvironment:
         key = keys.observation_key(self.node, keyed)
         record = self.store.get("observation", key)
         if record is None:
-            self._miss("observation", f"the observation of action {len(self.actions)} ({keyed.get('command', keyed)!r:.80})")
-            record = self._execute_live(action, keyed, key, cwd)
+            what = f"the observation of action {len(self.actions)} ({keyed.get('command', keyed)!r:.80})"
+            asked = {"key": key, "chain": [self.root, *self.keys], "action": keyed}
+            if self._miss("observation", what, asked) == "approximate":
+                record = self._approximate(action, keyed, key, cwd, what)
+            else:
+                record = self._execute_live(action, keyed, key, cwd)
         else:
             self.tally.hits["observation"] += 1
         self.node = key
@@ -96,9 +110,15 @@ class CachedEnvironment:
     def serialize(self) -> dict:
         return {"info": {"config": {"environment": self.env_spec, "environment_type": "twinsim.CachedEnvironment"}}}
 
-    def _miss(self, kind: str, what: str) -> None:
-        policy = self.policy if self.make_env is not None else "error"  # nothing to run it live on
-        self.tally.miss(kind, policy, f"{kind} miss: {what} of {self.instance_id} is not recorded")
+    def _miss(self, kind: str, what: str, asked: dict | None = None) -> str:
+        """Count the miss; return the policy that applies to it."""
+        policy = self.policy
+        if policy == "live" and self.make_env is None:
+            policy = "error"  # nothing to run it live on
+        if policy == "approximate" and kind == "environment":
+            policy = "error"  # the platform facts of an instance never recorded: nothing near to take
+        self.tally.miss(kind, policy, f"{kind} miss: {what} of {self.instance_id} is not recorded", asked)
+        return policy
 
     def _live(self) -> Environment:
         """The real environment, brought to the state after every action served so far."""
@@ -112,7 +132,8 @@ class CachedEnvironment:
         self.applied = len(self.actions)
         return self.live_env
 
-    def _execute_live(self, action: dict, keyed: dict, key: str, cwd: str) -> dict:
+    def _run(self, action: dict, keyed: dict, cwd: str) -> dict:
+        """Execute the action in the real environment; the observation record (not stored)."""
         env = self._live()
         start = time.monotonic()
         output, interrupt = {}, None
@@ -121,16 +142,31 @@ class CachedEnvironment:
         except InterruptAgentFlow as e:
             interrupt = {"type": type(e).__name__, "messages": list(e.messages)}
         self.applied += 1
-        record = ObservationRecord(
+        return ObservationRecord(
             parent=self.node,
             action=keyed,
             output=output,
             interrupt=interrupt,
             duration_ms=round((time.monotonic() - start) * 1000),
         ).model_dump(mode="json")
+
+    def _execute_live(self, action: dict, keyed: dict, key: str, cwd: str) -> dict:
+        record = self._run(action, keyed, cwd)
         self.store.put("observation", key, record)
         self.tally.live["observation"] += 1
         return record
+
+    def _approximate(self, action: dict, keyed: dict, key: str, cwd: str, what: str) -> dict:
+        step = self.current_step()
+        if self.make_env is not None:
+            # No virtual time: the wall time of running it here depends on the machine.
+            self.tally.approximate("observation", step, key, key, 1.0, "live-env")
+            return self._run(action, keyed, cwd) | {"duration_ms": 0}
+        choice = recorded(self.store).nearest_observation([self.root, *self.keys], keyed)
+        if choice is None:
+            raise Incomplete(f"observation miss: {what} of {self.instance_id} was never recorded in any state, and there is no environment to run it")
+        self.tally.approximate("observation", step, key, choice.key, choice.similarity, choice.how)
+        return self.store.get("observation", choice.key)
 
 
 class Evaluator(Protocol):
@@ -143,8 +179,12 @@ class Evaluator(Protocol):
         ...
 
 
-def cached_evaluate(evaluator: Evaluator, instance: dict, patch: str, *, store: Store, policy: str, tally: Tally) -> tuple[str, dict]:
-    """The evaluation record of (evaluator, instance, patch): recorded, or graded now under `live`."""
+def cached_evaluate(
+    evaluator: Evaluator, instance: dict, patch: str, *, store: Store, policy: str, tally: Tally, step: int = 0, runnable: bool = True
+) -> tuple[str, dict]:
+    """The evaluation key and record of (evaluator, instance, patch): recorded, or graded now under
+    `live` (stored) or `approximate` (not stored; estimated from the nearest recorded patch when the
+    evaluator cannot run here). `step` is the step count at submission, for the approximation."""
     # The grade depends on the instance's tests too, not only on the evaluator.
     tests = [instance.get(k) for k in ("base_commit", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS")]
     spec = evaluator.spec | {"tests": keys.sha256(keys.canonical_json(tests))}
@@ -153,7 +193,14 @@ def cached_evaluate(evaluator: Evaluator, instance: dict, patch: str, *, store: 
     if record is not None:
         tally.hits["evaluation"] += 1
         return key, record
-    tally.miss("evaluation", policy, f"evaluation miss: the final patch of {instance['instance_id']} was never graded (key {key[:12]}…)")
+    reason = f"evaluation miss: the final patch of {instance['instance_id']} was never graded (key {key[:12]}…)"
+    tally.miss("evaluation", policy, reason, {"key": key, "spec": spec, "instance_id": instance["instance_id"], "patch": patch})
+    if policy == "approximate" and not runnable:
+        choice = recorded(store).nearest_evaluation(spec, instance["instance_id"], patch)
+        if choice is None:
+            raise Incomplete(f"{reason}; no graded patch of this instance to estimate it from")
+        tally.approximate("evaluation", step, key, choice.key, choice.similarity, choice.how)
+        return choice.key, store.get("evaluation", choice.key)
     start = time.monotonic()
     result = evaluator.evaluate(instance, patch)
     record = EvaluationRecord(
@@ -164,6 +211,9 @@ def cached_evaluate(evaluator: Evaluator, instance: dict, patch: str, *, store: 
         result=result,
         duration_ms=round((time.monotonic() - start) * 1000),
     ).model_dump(mode="json")
+    if policy == "approximate":
+        tally.approximate("evaluation", step, key, key, 1.0, "live-eval")
+        return key, record
     store.put("evaluation", key, record)
     tally.live["evaluation"] += 1
     return key, record

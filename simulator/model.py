@@ -20,6 +20,7 @@ from minisweagent.models.utils.retry import retry
 
 from simulator import keys
 from simulator.costs import PromptCacheSimulator
+from simulator.nearest import recorded
 from simulator.policy import Incomplete, LiveBudget, Tally, VirtualClock
 from simulator.routers import RouterError, RunConfig, decide, make_context
 from simulator.schemas import Pool, ResponseRecord, StepTrace, Tier, Usage
@@ -132,8 +133,13 @@ class RoutedModel:
         key = keys.response_key(head, tier.spec, self.sample)
         record, source = self.store.get("response", key), "hit"
         if record is None:
-            self.tally.miss("response", self.policy, f"response miss at step {len(self.steps)}: tier {tier.name}, prefix {head[:12]}…, key {key[:12]}…")
-            record, source = self._call_live(tier, messages, head), "live"
+            reason = f"response miss at step {len(self.steps)}: tier {tier.name}, prefix {head[:12]}…, key {key[:12]}…"
+            asked = {"key": key, "tier": tier.name, "sample": self.sample, "nodes": list(self.chain.nodes), "messages": [m for _, m in self.chain.blobs]}
+            self.tally.miss("response", self.policy, reason, asked)
+            if self.policy == "approximate":
+                key, record, source = self._approximate(tier, asked, reason)
+            else:
+                record, source = self._call_live(tier, messages, head), "live"
         else:
             self.tally.hits["response"] += 1
         if self.fanout and self.policy == "live":
@@ -186,6 +192,14 @@ class RoutedModel:
         message = copy.deepcopy(record["message"])
         message["extra"] = {"actions": actions, "response": record["raw"], "cost": cost.usd, "timestamp": self.clock.now}
         return message
+
+    def _approximate(self, tier: Tier, asked: dict, reason: str) -> tuple[str, dict, str]:
+        """The nearest recorded answer (simulator.nearest); it is charged as usual, at the asked tier's prices."""
+        choice = recorded(self.store).nearest_response(asked["nodes"], asked["messages"], tier.name, self.sample, self.pool)
+        if choice is None:
+            raise Incomplete(f"{reason}; nothing recorded in this instance to approximate it with")
+        self.tally.approximate("response", len(self.steps), asked["key"], choice.key, choice.similarity, choice.how)
+        return choice.key, self.store.get("response", choice.key), "approximate"
 
     def _call_live(self, tier: Tier, messages: list[dict], head: str) -> dict:
         self.budget.check(f"a live call to tier {tier.name} at step {len(self.steps)}")

@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 
 from minisweagent.exceptions import InterruptAgentFlow
 
-POLICIES = ("error", "live")
+from simulator.schemas import Approximation
+
+POLICIES = ("error", "live", "approximate")
 OBJECT_KINDS = ("response", "observation", "evaluation")
 
 
 @dataclass(frozen=True)
 class MissPolicy:
-    """Per object kind: `error` ends the trajectory incomplete, `live` computes and stores the object."""
+    """Per object kind: `error` ends the trajectory incomplete, `live` computes and stores the object,
+    `approximate` serves the nearest recorded object (or computes it locally, unstored) and marks the trajectory approximate."""
 
     response: str = "error"
     observation: str = "error"
@@ -20,7 +23,7 @@ class MissPolicy:
 
     @classmethod
     def parse(cls, text: str) -> "MissPolicy":
-        """`live`, or per kind: `response=live,observation=error`."""
+        """`live`, or per kind: `response=approximate,observation=live` (kinds not named stay `error`)."""
         if "=" not in text:
             return cls(*(3 * [_check(text)]))
         parts = dict(p.split("=", 1) for p in text.split(",") if p)
@@ -89,14 +92,31 @@ class VirtualClock:
 
 
 @dataclass
+class Miss:
+    """The first miss of a trajectory and what was asked (for explain-miss)."""
+
+    kind: str
+    reason: str
+    asked: dict
+
+
+@dataclass
 class Tally:
     hits: Counter = field(default_factory=Counter)
     live: Counter = field(default_factory=Counter)
     misses: Counter = field(default_factory=Counter)
     live_usd: float = 0.0
+    approximations: list[Approximation] = field(default_factory=list)
+    first_miss: Miss | None = None
 
-    def miss(self, kind: str, policy: str, reason: str) -> None:
-        """Count a miss of `kind`; unless its policy is `live`, end the trajectory incomplete."""
+    def miss(self, kind: str, policy: str, reason: str, asked: dict | None = None) -> None:
+        """Count a miss of `kind`; under `error`, end the trajectory incomplete. `asked` says what
+        was asked, by reference (kept for the first miss only)."""
         self.misses[kind] += 1
-        if policy != "live":
+        if self.first_miss is None:
+            self.first_miss = Miss(kind, reason, asked or {})
+        if policy == "error":
             raise Incomplete(reason)
+
+    def approximate(self, kind: str, step: int, asked: str, used: str, similarity: float, how: str) -> None:
+        self.approximations.append(Approximation(kind=kind, step=step, asked=asked, used=used, similarity=round(similarity, 4), how=how))

@@ -10,6 +10,7 @@ Schema `twinsim.report/2`:
      "routers": [{"router", "n", "resolved", "unresolved", "incomplete",
                   "exact", "approximate",       # trajectories by fidelity (with incomplete: sum n)
                   "approximated": {"response", "observation", "evaluation"},  # substituted objects
+                  "approximated_steps", "env_runs",  # steps with a substitution; actions run / patches graded locally
                   "resolved_rate", "resolved_rate_bounds": [lo, hi], "resolved_rate_ci95": [lo, hi],
                   "router_cost_usd", "mean_cost_usd", "cost_per_resolved_usd",  # null when none resolved
                   "leaderboard_bill_usd", "mean_steps",
@@ -28,7 +29,11 @@ per trajectory that is not resolved (incomplete included).
 
 Changes from `twinsim.report/1`: `exact` counts exact trajectories (it counted
 complete ones); `approximate`, `approximated`, `resolved_rate_ci95`,
-`cost_per_resolved_usd`, `tier_mix`, `pareto`, `tiers` and `router_ms` are new.
+`cost_per_resolved_usd`, `tier_mix`, `pareto`, `tiers`, `router_ms`,
+`approximated_steps` and `env_runs` are new. Every trajectory is exact,
+approximate or incomplete (`RunResult.fidelity`); `env_runs` counts actions run
+and patches graded locally under `--on-miss approximate` (no API cost; under
+`live` they count as live calls).
 
 The CSV report has one row per router with the same numbers, nested fields
 flattened (`resolved_rate_ci95_lo`, `tier_mix_low`, `approximated_response`).
@@ -83,6 +88,8 @@ def aggregate(router: str, runs: list[RunResult], tiers: Sequence[str]) -> dict:
         "exact": fidelity["exact"],
         "approximate": fidelity["approximate"],
         "approximated": {kind: approximated[kind] for kind in OBJECT_KINDS},
+        "approximated_steps": sum(len({a.step for a in r.approximations}) for r in runs),
+        "env_runs": sum(a.how in ("live-env", "live-eval") for r in runs for a in r.approximations),
         "resolved_rate": fixed(resolved / n) if n else 0.0,
         "resolved_rate_bounds": [fixed(resolved / n), fixed((resolved + incomplete) / n)] if n else [0.0, 0.0],
         "resolved_rate_ci95": [fixed(wilson_interval(resolved, n)[0]), fixed(wilson_interval(resolved + incomplete, n)[1])],
@@ -158,7 +165,8 @@ def report_csv(report: dict) -> str:
 
 def rate_text(a: dict) -> str:
     lo, hi = a["resolved_rate_bounds"]
-    return f"{a['resolved']}/{a['n']} ({a['resolved_rate']:.0%})" if lo == hi else f"{lo:.0%}–{hi:.0%}"
+    rate = f"{a['resolved']}/{a['n']} ({a['resolved_rate']:.0%})" if lo == hi else f"{lo:.0%}–{hi:.0%}"
+    return f"≈{rate}" if a["approximate"] else rate  # an approximate number never looks exact
 
 
 def ci_text(a: dict) -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from simulator import keys
 
@@ -198,8 +198,8 @@ class StepTrace(BaseModel):
     step: int
     tier: str
     response: str
-    """Response key."""
-    source: Literal["hit", "live"]
+    """Response key of the answer served (under `approximate`, the recorded one used instead)."""
+    source: Literal["hit", "live", "approximate"]
     cost_usd: float
     input_tokens: int
     cache_read_tokens: int
@@ -230,6 +230,7 @@ class RunResult(BaseModel):
     evaluation: str | None = None
     approximations: list[Approximation] = []
 
+    @computed_field
     @property
     def fidelity(self) -> Literal["exact", "approximate", "incomplete"]:
         if self.status == "incomplete":

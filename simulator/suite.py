@@ -144,7 +144,7 @@ def materialize(suite: Suite, instance: dict, path: Path | str | None = None) ->
 
 
 @contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
+def locked(lock_path: Path) -> Iterator[None]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -216,7 +216,7 @@ class SwebenchEvaluator:
         iid = instance["instance_id"]
         gold = {key: expected_tests(instance, key) for key in (FAIL_TO_PASS, PASS_TO_PASS)}
         repo = EVAL_ROOT / iid
-        with _locked(EVAL_ROOT / f"{iid}.lock"):
+        with locked(EVAL_ROOT / f"{iid}.lock"):
             materialize(self.suite, instance, repo)
             applied, log = _apply_model_patch(repo, patch)
             status_map: dict[str, str] = {}
