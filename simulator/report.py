@@ -224,7 +224,7 @@ def print_table(report: dict, console: Console | None = None) -> None:
     for a in report["routers"]:
         if a["approximate"]:
             kinds = ", ".join(f"{n} {kind}s" for kind, n in a["approximated"].items() if n)
-            console.print(f"[yellow]approximate[/] {a['router']}: {a['approximate']} of {a['n']} trajectories ({kinds} approximated)")
+            console.print(f"[yellow]approximate[/] {a['router']}: {a['approximate']} of {a['n']} trajectories, {a['approximated_steps']} steps ({kinds} approximated)")
     for run in report["runs"]:
         if run["status"] == "incomplete":
             console.print(f"[yellow]incomplete[/] {run['router']} × {run['instance_id']}: {run['reason']}")

@@ -83,7 +83,9 @@ def test_the_table_marks_approximate_numbers(approximate):
     for router, agg in report.items():
         row = next(line for line in approximate["table"].splitlines() if f" {router} " in line)
         assert ("≈" in row) == (agg["approximate"] > 0)
-        assert (f"{agg['approximate']} ({agg['approximated_steps']} steps)" in row) == (agg["approximate"] > 0)
+        assert f"/{agg['approximate']}/{agg['incomplete']} " in row  # exact/apx/inc
+        note = f"approximate {router}: {agg['approximate']} of {agg['n']} trajectories, {agg['approximated_steps']} steps"
+        assert (note in approximate["table"]) == (agg["approximate"] > 0)
 
 
 # --- explain-miss -----------------------------------------------------------------------------
