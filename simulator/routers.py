@@ -137,9 +137,16 @@ def _params(text: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in text.split(",") if part)
 
 
-BUILTINS: dict[str, tuple[str, Callable[[str], Router]]] = {
-    "always": ("always:<tier> — the same tier at every step", lambda arg: AlwaysRouter(arg)),
-    "random": ("random:seed=N — uniform random tier, reproducible per seed and instance", lambda arg: RandomRouter(int(_params(arg).get("seed", 0)))),
+def _knn(arg: str, pool: Pool) -> Router:
+    from simulator.static import KnnRouter  # imported here: simulator.static builds on this module
+
+    return KnnRouter.from_spec(arg, pool)
+
+
+BUILTINS: dict[str, tuple[str, Callable[[str, Pool], Router]]] = {
+    "always": ("always:<tier> — the same tier at every step", lambda arg, pool: AlwaysRouter(arg)),
+    "random": ("random:seed=N — uniform random tier, reproducible per seed and instance", lambda arg, pool: RandomRouter(int(_params(arg).get("seed", 0)))),
+    "knn": ("knn:bank=PATH[,k=5] — majority tier of the k nearest rows of a static bank (hashed TF-IDF of the last 2 messages)", _knn),
 }
 
 
@@ -155,10 +162,10 @@ def router_factory(spec: str, pool: Pool) -> Callable[[], Router]:
             pool.tier(arg)  # an unknown tier fails here, before any trajectory runs
         build = BUILTINS[name][1]
         try:
-            build(arg)
+            build(arg, pool)
         except ValueError as e:
             raise ValueError(f"bad router spec {spec!r}: {e}") from None
-        return lambda: build(arg)
+        return lambda: build(arg, pool)
     target = _load_attr(spec)
     if isinstance(target, type):
         return target
