@@ -474,12 +474,13 @@ def gap(static_scores: list[dict], dynamic: list[dict]) -> dict:
         | {k: by_router[s["router"]][k] for k in ("n", "resolved_rate", "incomplete", "router_cost_usd", "leaderboard_bill_usd")}
         for s in static_scores
     ]
-    combined = [math.nan if r["combined"] is None else r["combined"] for r in routers]
+    scored = [r for r in routers if r["combined"] is not None]  # a router with no COMBINED has no static rank
+    combined = [r["combined"] for r in scored]
     return {
         "routers": routers,
         "spearman": {
-            "combined_vs_bill": _r(spearman(combined, [-r["leaderboard_bill_usd"] for r in routers])),
-            "combined_vs_resolved_rate": _r(spearman(combined, [r["resolved_rate"] for r in routers])),
+            "combined_vs_bill": _r(spearman(combined, [-r["leaderboard_bill_usd"] for r in scored])),
+            "combined_vs_resolved_rate": _r(spearman(combined, [r["resolved_rate"] for r in scored])),
         },
     }
 
