@@ -18,6 +18,7 @@ target_tier, target_tier_id`. Metrics follow TwinRouterBench's code
 
 import functools
 import io
+import itertools
 import json
 import math
 import re
@@ -34,6 +35,7 @@ from simulator.engine import Setup, replay_trajectory
 from simulator.policy import LiveBudget
 from simulator.routers import Router, RouterContext, RouterDecision, RouterError, RunConfig, decide, make_context, router_factory
 from simulator.schemas import TIER_IDS, Pool, RunResult
+from simulator.store import Store
 
 BANK_FIELDS = ("id", "benchmark", "instance_id", "step_index", "total_steps", "messages", "target_tier", "target_tier_id")
 STATIC_RUN_CONFIG = {"max_steps": 250, "budget_usd": 3.0}  # TwinRouterBench's agent limits
@@ -99,6 +101,12 @@ def trajectories(rows: Iterable[dict]) -> dict[tuple[str, str], list[dict]]:
     return {key: sorted(groups[key], key=lambda r: r["step_index"]) for key in sorted(groups)}
 
 
+def semantic(messages: list[dict]) -> list[dict]:
+    """The messages' semantic fields only (role, content, tool calls; tool-call ids positional), as keys see them."""
+    tool_ids: dict[str, str] = {}
+    return [keys.normalize_message(m, tool_ids) for m in messages]
+
+
 def bank_jsonl(rows: Iterable[dict]) -> str:
     """Deterministic bytes: rows in (benchmark, instance, step) order, canonical JSON lines."""
     ordered = [row for group in trajectories(rows).values() for row in group]
@@ -117,8 +125,7 @@ class LockedRouter:
     prefixes: list[list[dict]] = field(default_factory=list)
 
     def select(self, ctx: RouterContext) -> RouterDecision:
-        tool_ids: dict[str, str] = {}
-        self.prefixes.append([keys.normalize_message(m, tool_ids) for m in ctx.messages])  # semantic fields only
+        self.prefixes.append(semantic(ctx.messages))
         if ctx.step_index < len(self.schedule):
             return RouterDecision(self.schedule[ctx.step_index], "locked")
         return RouterDecision(self.top, "top")
@@ -183,7 +190,6 @@ class LabelRun:
             "trials": len(trials),
             **{kind: kinds[kind] for kind in ("exact", "live", "approximate", "incomplete")},
             "accepted": sum(t["accepted"] for t in trials),
-            "not_accepted_incomplete": sum(t["kind"] == "incomplete" for t in trials),
             "live_usd": round(sum(t["live_usd"] for t in trials) + sum(i["seed"]["live_usd"] for i in self.instances), 10),
         }
 
@@ -194,13 +200,7 @@ def label(setup: Setup, instance_ids: list[str], *, benchmark: str, budget: Live
     store = setup.open_store()
     out = LabelRun()
     for instance_id in instance_ids:
-        instance = setup.suite.instance(instance_id)
-
-        def run(schedule: tuple[str, ...]) -> Trial:
-            router = LockedRouter(schedule, tiers[-1])
-            result = replay_trajectory(setup, f"cascade:{'/'.join(schedule) or tiers[-1]}", instance, store, budget, router=router)
-            return Trial(schedule, result, router.prefixes)
-
+        run = functools.partial(run_trial, setup, setup.suite.instance(instance_id), store, budget)
         seed = run(())
         report = {"instance_id": instance_id, "seed": _trial_summary(seed), "labels": [], "trials": []}
         out.instances.append(report)
@@ -225,6 +225,14 @@ def label(setup: Setup, instance_ids: list[str], *, benchmark: str, budget: Live
                 "target_tier_id": TIER_IDS[tier],
             })
     return out
+
+
+def run_trial(setup: Setup, instance: dict, store: Store, budget: LiveBudget, schedule: tuple[str, ...]) -> Trial:
+    """Replay the whole trajectory with `schedule` locked and the top tier after it."""
+    top = setup.pool.names[-1]
+    router = LockedRouter(schedule, top)
+    result = replay_trajectory(setup, f"cascade:{'/'.join(schedule) or top}", instance, store, budget, router=router)
+    return Trial(schedule, result, router.prefixes)
 
 
 def _trial_summary(trial: Trial) -> dict:
@@ -271,15 +279,10 @@ def output_tokens(steps: list[dict]) -> list[int]:
     """Per step, the assistant messages the next row adds; the last step gets the mean of the positive ones (or 500)."""
     out = [
         sum(_text_tokens(_billable_text(m)) + 4 for m in b["messages"][len(a["messages"]) :] if m.get("role") == "assistant")
-        for a, b in zip(steps, steps[1:])
+        for a, b in itertools.pairwise(steps)
     ]
     positive = [t for t in out if t > 0]
     return out + [int(sum(positive) / len(positive)) if positive else FALLBACK_OUTPUT_TOKENS]
-
-
-def _semantic(messages: list[dict]) -> list[dict]:
-    tool_ids: dict[str, str] = {}
-    return [keys.normalize_message(m, tool_ids) for m in messages]
 
 
 class StaticPath:
@@ -310,7 +313,7 @@ class StaticPath:
 
     def charge(self, row: dict, tier: str | None, output: int) -> float | None:
         """Cost of `row` at `tier` (None: the router failed on this row, which costs nothing and breaks the cache)."""
-        messages = _semantic(row["messages"])
+        messages = semantic(row["messages"])
         prompt = message_tokens(row["messages"])
         usd = None
         if tier is not None:
@@ -320,7 +323,7 @@ class StaticPath:
             p = self.pool.tier(tier).pricing
             usd = (read * p.cache_read + max(prompt - read, 0) * p.cache_write + output * p.output) / 1e6
             self.spend_usd += usd
-            self.models[tier] = {"last_call_ts": self.now, "prefix_token_count": prompt, "prefix_hash": keys.PrefixChain().extend_to(messages)}
+            self.models[tier] = {"last_call_ts": self.now, "prefix_token_count": prompt, "prefix_hash": keys.PrefixChain().extend_to(row["messages"])}
         self.previous = (tier, row["step_index"], messages, prompt)
         self.position += 1
         return usd
@@ -360,7 +363,7 @@ def predict(rows: list[dict], pool: Pool, factory_of: Callable[[tuple[str, str]]
                 tier = None  # TwinRouterBench: an error row fails its trajectory and leaves the cost sums
             pred_usd = path.charge(row, tier, output)
             top_usd = baseline.charge(row, top, output)
-            scored.append(Scored(row["benchmark"], key, gold_tier_id(row), ids[tier] if tier else None, top_usd, pred_usd))
+            scored.append(Scored(row["benchmark"], key, gold_tier_id(row), ids[tier] if tier is not None else None, top_usd, pred_usd))
     return scored
 
 

@@ -1,15 +1,15 @@
 """The static track: labels on the quickstart, TwinRouterBench's metrics on hand-built banks, the gap, the kNN router."""
 
+import itertools
 import json
 import math
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import twinsim
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from click.testing import CliRunner
 
 from simulator import static
 from simulator.cli import main
@@ -293,12 +293,12 @@ def test_label_writes_a_valid_deterministic_bank(labelled):
     report = labelled["report"]
     resolved = [i for i in report["instances"] if i["seed"]["status"] == "resolved"]
     assert resolved and len(rows) == sum(i["seed"]["steps"] for i in resolved)  # always:high resolves something
-    for key, steps in static.trajectories(rows).items():
+    for steps in static.trajectories(rows).values():
         assert [r["step_index"] for r in steps] == list(range(1, len(steps) + 1))
         assert all(r["total_steps"] == len(steps) and set(static.BANK_FIELDS) <= set(r) for r in steps)
         assert all(TIER_IDS[r["target_tier"]] == r["target_tier_id"] for r in steps)
         # One final trajectory: each row's messages extend the previous row's.
-        assert all(b["messages"][: len(a["messages"])] == a["messages"] for a, b in zip(steps, steps[1:]))
+        assert all(b["messages"][: len(a["messages"])] == a["messages"] for a, b in itertools.pairwise(steps))
         assert steps[0]["messages"][0]["role"] == "system"
 
 
