@@ -3,11 +3,12 @@
 import itertools
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import twinsim
+from conftest import INSTANCE, TEST_KEY, twinsim, write_agent, write_pool
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -338,6 +339,25 @@ def test_label_live_misses_stop_at_the_spend_cap(tmp_path):
         assert "response miss" not in t["reason"]
         if "live spend cap" in t["reason"]:
             assert t["kind"] == "incomplete" and not t["accepted"]
+
+
+@pytest.mark.live
+def test_a_live_trial_computes_its_misses_then_replays_exactly(tmp_path, smollm2_api_base, monkeypatch):
+    """`label --on-miss live` runs trials like this one: misses go to the model, later trials hit."""
+    monkeypatch.setenv("TWINSIM_TEST_KEY", TEST_KEY)
+    pool, agent = write_pool(tmp_path / "pool.yaml", smollm2_api_base), write_agent(tmp_path / "agent.yaml", step_limit=2)
+    twinsim("record", "--pool", str(pool), "--agent", str(agent), "-r", "always:high", "-i", INSTANCE, "--out", str(tmp_path / "rec"),
+            "--cache", str(tmp_path / "rec-cache"), "-q")
+    manifest = load_recording(tmp_path / "rec").manifest
+    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=load_suite(manifest.suite["name"]), policy=MissPolicy.parse("live"),
+                  recording=tmp_path / "rec", cache_dir=tmp_path / "cache")
+    store, instance = setup.open_store(), setup.suite.instance(INSTANCE)
+    live = static.run_trial(setup, instance, store, LiveBudget(), ("low",))
+    assert live.kind == "live", live.result.reason
+    assert live.result.live["response"] >= 1 and live.result.live_usd > 0
+    assert live.result.steps[0].tier == "low" and all(step.tier == "high" for step in live.result.steps[1:])
+    again = static.run_trial(replace(setup, policy=MissPolicy()), instance, store, LiveBudget(), ("low",))
+    assert again.kind == "exact" and again.prefixes == live.prefixes and again.result.spend_usd == live.result.spend_usd
 
 
 # --- static score and gap on the quickstart ------------------------------------------------
