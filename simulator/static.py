@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -572,11 +573,16 @@ def _positive_int(text: str, name: str) -> int:
 
 @dataclass
 class KnnRouter:
-    """Majority tier of the k bank rows nearest to the last messages; ties go to the cheapest tier.
+    """Majority tier of the k bank rows nearest to the last 2 messages; ties go to the cheaper tier.
 
-    The voted tier is served by the cheapest pool tier at least as strong.
+    bank=PATH       a static bank, e.g. from `twinsim label --out`
+    k=N             neighbours (default 5)
+
+    Features: hashed words (2^16 buckets), TF-IDF, L2-normalised, cosine. The
+    voted tier is served by the cheapest pool tier at least as strong.
     """
 
+    syntax: ClassVar[str] = "knn:bank=PATH[,k=N]"
     index: KnnIndex
     k: int
     pool: Pool
