@@ -6,25 +6,28 @@ import json
 import shlex
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.table import Table
 
-from simulator.engine import Setup, replay_trajectory, run_replays, suite_identity
+from simulator import static
+from simulator.compare import paired_comparison, print_comparison
+from simulator.engine import Setup, replay_trajectory, run_config_of, run_replays, suite_identity
 from simulator.explain import coverage_text, explain, probe_text
+from simulator.figures import png_bytes
 from simulator.localmodels import models_group, serve_local_command
 from simulator.nearest import recorded
 from simulator.policy import LiveBudget, MissPolicy, Tally
-from simulator.recording import RecordingError, check_same_setup, import_recording, load_recording, merge, recording_from_store, save_recording
-from simulator.compare import paired_comparison, print_comparison
-from simulator.figures import png_bytes
+from simulator.recording import Recording, RecordingError, check_same_setup, import_recording, load_recording, merge, recording_from_store, save_recording
 from simulator.report import build_report, deterministic, print_table, report_csv, report_json
 from simulator.report_html import report_html
 from simulator.routers import BUILTINS, HttpRouter, describe, router_factory
 from simulator.schemas import Manifest, builtin_names, load_agent_config, load_pool
 from simulator.store import DiskStore
-from simulator.suite import load_suite
+from simulator.suite import Suite, load_suite
 
 console = Console(stderr=True)
 SETUP_KEY = "setup"
@@ -92,7 +95,7 @@ def _responses(setup: Setup, report: dict) -> dict[str, dict]:
     return {s["response"]: store.get("response", s["response"]) for run in report["runs"] for s in run["steps"]}
 
 
-def _open(recording: Path):
+def _open(recording: Path) -> tuple[Recording, Suite]:
     """The recording and its suite as installed here (which must be the one recorded)."""
     try:
         rec = load_recording(recording)
@@ -350,6 +353,161 @@ def pools():
         for tier in pool.tiers:
             p = tier.pricing
             click.echo(f"  {tier.name:9} {tier.model:42} in {p.input} / cache read {p.cache_read} / cache write {p.cache_write} / out {p.output} USD per 1M")
+
+
+# --- the static track ---------------------------------------------------------------------
+
+
+def _write_json(json_path: str | None, data: dict) -> None:
+    if json_path == "-":
+        sys.stdout.write(report_json(data))
+    elif json_path:
+        Path(json_path).write_text(report_json(data))
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    table = Table(title=title)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    Console(width=max(Console().width, 160)).print(table)  # pipes get 80 columns otherwise
+
+
+@main.command("label")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran.")
+@click.option("--on-miss", default="error", show_default=True, help="Miss policy of every trial (as in replay).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the bank (JSON lines, TwinRouterBench's row format) here.")
+@click.option("--benchmark", default=None, help="The rows' `benchmark`; default: the suite's name.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cache"), show_default=True, help="Where live misses are stored.")
+@click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
+@click.option("--json", "json_path", default=None, help="Write every trial as JSON here ('-' for stdout).")
+def label_command(recording, instances, on_miss, out, benchmark, cache_dir, max_live_usd, json_path):
+    """Label the steps of RECORDING's resolved all-top trajectories by downgrade-and-cascade."""
+    rec, suite = _open(recording)
+    manifest = rec.manifest
+    policy = _policy(on_miss)
+    instances = list(instances or sorted({r.instance_id for r in manifest.runs}))
+    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=policy, recording=recording, cache_dir=cache_dir)
+    if policy.goes_live:
+        _claim_cache(DiskStore(cache_dir), manifest, cache_dir)
+    try:
+        result = static.label(setup, instances, benchmark=benchmark or manifest.suite["name"], budget=LiveBudget(max_live_usd),
+                              on_instance=lambda i: console.print(f"{i['instance_id']}: seed {i['seed']['status']}, labels {' '.join(i['labels']) or '–'}"))
+    except (ValueError, KeyError) as e:
+        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+    totals = result.totals
+    rows = []
+    for i in result.instances:
+        kinds = Counter(t["kind"] for t in i["trials"])
+        rows.append([i["instance_id"], f"{i['seed']['status']} ({i['seed']['steps']})", " ".join(i["labels"]) or "–", str(len(i["trials"])),
+                     *(str(kinds[k]) for k in ("exact", "live", "approximate", "incomplete")), str(sum(t["accepted"] for t in i["trials"]))])
+    _print_table(f"twinsim label — {manifest.name or recording.name} (on miss: {policy})",
+                 ["instance", "seed (steps)", "labels", "trials", "exact", "live", "approx", "incomplete", "accepted"], rows)
+    click.echo(
+        f"{totals['labelled']} of {totals['instances']} instances labelled ({totals['rows']} rows); {totals['trials']} trials: "
+        f"{totals['exact']} exact, {totals['live']} live, {totals['approximate']} approximate, {totals['incomplete']} incomplete (not accepted); "
+        f"{totals['accepted']} accepted; live spend ${totals['live_usd']:.4f}"
+    )
+    if out:
+        out.write_text(static.bank_jsonl(result.rows), encoding="utf-8")
+        console.print(f"wrote {out}: {len(result.rows)} rows")
+    _write_json(json_path, {"schema": "twinsim.labels/1", "source": {"name": manifest.name or recording.name, "suite": manifest.suite},
+                            "policy": str(policy), "totals": totals, "instances": result.instances})
+
+
+@main.group("static")
+def static_group() -> None:
+    """The static track: score routers on a bank of router-visible prefixes (TwinRouterBench's format)."""
+
+
+def _load_bank(path: Path | None) -> list[dict] | None:
+    try:
+        return static.load_bank(path) if path else None
+    except ValueError as e:
+        _fail(str(e))
+
+
+def _static_rows(scores: list[dict]) -> list[list[str]]:
+    return [[s["router"], str(s["rows"]), *(_pct(s[m]) for m in static.METRICS), str(s["errors"])] for s in scores]
+
+
+STATIC_COLUMNS = ["router", "rows", "ROWPASS", "ROWEXACT", "TRAJPASS", "COSTSAVE", "COMBINED", "errors"]
+
+
+@static_group.command("score")
+@click.argument("bank", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--router", "-r", "routers", multiple=True, required=True, help="Router spec (repeatable), as in replay; `knn` may omit bank=.")
+@click.option("--pool", default="twinrouterbench", show_default=True, help="Tiers and prices: a built-in or a YAML file.")
+@click.option("--train", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Bank a `knn` router without bank= learns from.")
+@click.option("--holdout-by-instance", "folds", type=click.IntRange(min=2), default=None, help="Or K folds by instance: `knn` learns from the other folds.")
+@click.option("--json", "json_path", default=None, help="Write the scores as JSON here ('-' for stdout instead of the table).")
+def static_score(bank, routers, pool, train, folds, json_path):
+    """ROWPASS, ROWEXACT, TRAJPASS, COSTSAVE and COMBINED of routers on BANK, per benchmark too."""
+    if train and folds:
+        raise click.UsageError("give --train or --holdout-by-instance, not both")
+    rows, train_rows = _load_bank(bank), _load_bank(train)
+    try:
+        pool_ = load_pool(pool)
+        scores = static.score(rows, list(routers), pool_, train=train_rows, folds=folds or 0)
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+    benchmarks = Counter(r["benchmark"] for r in rows)
+    evaluation = f"knn trained on {train.name}" if train else f"knn held out by instance, {folds} folds" if folds else "as given"
+    if json_path != "-":
+        _print_table(f"twinsim static score — {bank.name} on pool {pool_.name} ({evaluation})", STATIC_COLUMNS, _static_rows(scores))
+        if len(benchmarks) > 1:
+            per = [s["by_benchmark"][b] | {"router": f"{s['router']} · {b}"} for s in scores for b in sorted(benchmarks)]
+            _print_table("per benchmark", STATIC_COLUMNS, _static_rows(per))
+    _write_json(json_path, {"schema": "twinsim.static/1", "bank": {"name": bank.name, "rows": len(rows), "benchmarks": dict(sorted(benchmarks.items()))},
+                            "pool": pool_.name, "evaluation": evaluation, "routers": scores})
+
+
+@main.command("gap")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--bank", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="The static bank to score the routers on.")
+@click.option("--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran.")
+@click.option("--instance", "-i", "instances", multiple=True, help="Instances to replay; default: those the recording ran.")
+@click.option("--on-miss", default="error", show_default=True)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@click.option("--json", "json_path", default=None, help="Write the gap as JSON here ('-' for stdout instead of the table).")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the static-vs-dynamic picture here.")
+@click.option("--quiet", "-q", is_flag=True)
+def gap_command(recording, bank, routers, instances, on_miss, jobs, json_path, png, quiet):
+    """Each router's static scores on BANK next to its replay on RECORDING, and their rank correlation."""
+    rec, suite = _open(recording)
+    manifest = rec.manifest
+    routers = list(routers or dict.fromkeys(r.router for r in manifest.runs))
+    instances = list(instances or sorted({r.instance_id for r in manifest.runs}))
+    rows = _load_bank(bank)
+    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=_policy(on_miss), recording=recording)
+    try:
+        scores = static.score(rows, routers, manifest.pool, run_config=run_config_of(manifest.agent, manifest.pool))
+        results = run_replays(setup, routers, instances, jobs=jobs, show_progress=not quiet)
+    except (ValueError, KeyError) as e:
+        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+    dynamic = build_report(results, source={}, policy=str(setup.policy))["routers"]
+    result = static.gap(scores, dynamic)
+    if json_path != "-":
+        table = [[r["router"], *(_pct(r[m]) for m in static.METRICS), f"{r['resolved_rate']:.0%}", str(r["incomplete"]),
+                  f"{r['router_cost_usd']:.4f}", f"{r['leaderboard_bill_usd']:.4f}"] for r in result["routers"]]
+        _print_table(f"twinsim gap — static {bank.name} vs dynamic {manifest.name or recording.name} (on miss: {setup.policy})",
+                     ["router", "ROWPASS", "ROWEXACT", "TRAJPASS", "COSTSAVE", "COMBINED", "resolved", "incomplete", "spend $", "bill $"], table)
+        rho = result["spearman"]
+        click.echo(f"Spearman(COMBINED, −bill) = {_rho(rho['combined_vs_bill'])}; Spearman(COMBINED, resolved rate) = {_rho(rho['combined_vs_resolved_rate'])} "
+                   f"over {len(routers)} routers (+1: both tracks order the routers alike)")
+    _write_json(json_path, {"schema": "twinsim.gap/1", "bank": bank.name, "recording": manifest.name or recording.name, "policy": str(setup.policy)} | result)
+    if png:
+        png.write_bytes(static.gap_figure(result))
+
+
+def _rho(value: float | None) -> str:
+    return "undefined (a side is constant)" if value is None else f"{value:+.3f}"
 
 
 main.add_command(models_group)

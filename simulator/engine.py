@@ -23,7 +23,7 @@ from simulator.environment import CachedEnvironment, cached_evaluate, template_v
 from simulator.model import RoutedModel
 from simulator.policy import Incomplete, LiveBudget, MissPolicy, Tally, VirtualClock
 from simulator.recording import load_recording, run_id
-from simulator.routers import RunConfig, router_factory
+from simulator.routers import Router, RunConfig, router_factory
 from simulator.schemas import AgentConfig, Pool, RunResult
 from simulator.store import DiskStore, LayeredStore, Store
 from simulator.suite import Suite, SwebenchEvaluator, locked, materialize
@@ -78,26 +78,33 @@ def make_environment(setup: Setup, instance: dict):
     return get_environment(config | {"cwd": str(path), "env": env_vars}, default_type="local")
 
 
-def replay_trajectory(setup: Setup, router_spec: str, instance: dict, store: Store, budget: LiveBudget, tally: Tally | None = None) -> RunResult:
-    """One trajectory; `tally` may be passed in to inspect it afterwards (explain-miss)."""
+def run_config_of(agent: AgentConfig, pool: Pool) -> RunConfig:
+    """What routers see of the run's limits: the agent's step and cost limits, the pool's cache TTL."""
+    return RunConfig(
+        max_steps=int(agent.agent.get("step_limit", 0)),
+        budget_usd=float(agent.agent.get("cost_limit", 0.0)),
+        wallclock_ttl_sec=pool.cache_ttl_sec,
+        select_timeout_sec=0.0,
+    )
+
+
+def replay_trajectory(
+    setup: Setup, router_spec: str, instance: dict, store: Store, budget: LiveBudget, tally: Tally | None = None, router: Router | None = None
+) -> RunResult:
+    """One trajectory under `router_spec`; `router`, if given, is the router object to use (spec is then its label).
+    `tally` may be passed in to inspect it afterwards (explain-miss)."""
     instance_id = instance["instance_id"]
     clock, tally = VirtualClock(), tally or Tally()
     agent_settings = setup.agent.agent
-    run_config = RunConfig(
-        max_steps=int(agent_settings.get("step_limit", 0)),
-        budget_usd=float(agent_settings.get("cost_limit", 0.0)),
-        wallclock_ttl_sec=setup.pool.cache_ttl_sec,
-        select_timeout_sec=0.0,
-    )
     model = RoutedModel(
         pool=setup.pool,
         model_config=setup.agent.model,
-        router=router_factory(router_spec, setup.pool)(),
+        router=router or router_factory(router_spec, setup.pool)(),
         router_label=router_spec,
         store=store,
         policy=setup.policy.response,
         instance_id=instance_id,
-        run_config=run_config,
+        run_config=run_config_of(setup.agent, setup.pool),
         clock=clock,
         tally=tally,
         budget=budget,

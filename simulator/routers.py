@@ -513,6 +513,22 @@ class FunctionRouter:
         return self.func(ctx)
 
 
+class KnnRouter:
+    """Majority tier of the k rows of a static bank nearest to the last 2 messages (simulator.static).
+
+    bank=PATH       a static bank, e.g. from `twinsim label --out`
+    k=N             neighbours (default 5)
+    """
+
+    syntax: ClassVar[str] = "knn:bank=PATH[,k=N]"
+
+    @classmethod
+    def from_spec(cls, text: str, pool: Pool) -> Router:
+        from simulator.static import KnnRouter  # imported here: simulator.static builds on this module
+
+        return KnnRouter.from_spec(text, pool)
+
+
 BUILTINS: dict[str, type] = {
     "always": AlwaysRouter,
     "random": RandomRouter,
@@ -521,6 +537,7 @@ BUILTINS: dict[str, type] = {
     "escalate": EscalateRouter,
     "budget": BudgetRouter,
     "cache-aware": CacheAwareRouter,
+    "knn": KnnRouter,
 }
 
 
