@@ -426,6 +426,26 @@ def static_group() -> None:
     """The static track: score routers on a bank of router-visible prefixes (TwinRouterBench's format)."""
 
 
+@static_group.command("export")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The bank to write (JSON lines).")
+@click.option("--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran.")
+@click.option("--benchmark", default=None, help="The rows' `benchmark`; default: the suite's name.")
+def static_export(recording, out, instances, benchmark):
+    """The labelled prefixes of RECORDING as a static bank: downgrade-and-cascade replayed strictly.
+
+    Every trial `twinsim label` ran (live or not) is in the recording once it is exported,
+    so this gives the same bank with zero API calls; a trial the recording lacks counts as not accepted."""
+    rec, suite = _open(recording)
+    manifest = rec.manifest
+    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, recording=recording)
+    instances = list(instances or sorted({r.instance_id for r in manifest.runs}))
+    result = static.label(setup, instances, benchmark=benchmark or manifest.suite["name"], budget=LiveBudget())
+    out.write_text(static.bank_jsonl(result.rows), encoding="utf-8")
+    totals = result.totals
+    click.echo(f"wrote {out}: {totals['rows']} rows from {totals['labelled']} labelled instances ({totals['incomplete']} trials not in the recording)")
+
+
 def _load_bank(path: Path | None) -> list[dict] | None:
     try:
         return static.load_bank(path) if path else None

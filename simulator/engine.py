@@ -172,12 +172,15 @@ _worker: dict = {}
 
 
 def _init_worker(setup: Setup, budget: LiveBudget) -> None:
-    _worker.update(setup=setup, budget=budget, store=setup.open_store())
+    _worker.update(setup=setup, budget=budget, store=setup.open_store(), factories={})
 
 
 def _run_one(router_spec: str, instance_id: str) -> RunResult:
-    setup, store = _worker["setup"], _worker["store"]
-    result = replay_trajectory(setup, router_spec, setup.suite.instance(instance_id), store, _worker["budget"])
+    setup, store, factories = _worker["setup"], _worker["store"], _worker["factories"]
+    if router_spec not in factories:  # parse the spec (and import a router file) once per worker
+        factories[router_spec] = router_factory(router_spec, setup.pool)
+    router = factories[router_spec]()  # a fresh router per trajectory
+    result = replay_trajectory(setup, router_spec, setup.suite.instance(instance_id), store, _worker["budget"], router=router)
     if setup.policy.goes_live and not result.approximations:  # recording: an exact run joins the recording's manifest
         store.put("run", run_id(result), result.model_dump(mode="json"))
     return result

@@ -179,7 +179,7 @@ def test_print_table_lists_approximate_and_incomplete_runs():
     report = build_report([run("r", "i1", "unresolved", "low", approximations=[approx("response", 0)]), run("r", "i2", "incomplete", "low")], source={}, policy="error", tiers=("low",))
     print_table(report, console)
     text = console.file.getvalue()
-    assert "approximate r: 1 of 2 trajectories (1 responses approximated)" in text
+    assert "approximate r: 1 of 2 trajectories, 1 steps (1 responses approximated)" in text
     assert "incomplete r × i2: miss" in text
 
 

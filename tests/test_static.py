@@ -303,6 +303,13 @@ def test_label_writes_a_valid_deterministic_bank(labelled):
         assert steps[0]["messages"][0]["role"] == "system"
 
 
+def test_static_export_gives_the_label_bank(labelled, tmp_path):
+    out = tmp_path / "exported.jsonl"
+    result = twinsim("static", "export", str(QUICKSTART), "--out", str(out))
+    assert out.read_bytes() == labelled["bank"].read_bytes()
+    assert f"{labelled['report']['totals']['rows']} rows" in result.stdout
+
+
 def test_label_reports_its_trials(labelled):
     totals = labelled["report"]["totals"]
     assert totals["trials"] == totals["exact"] + totals["live"] + totals["approximate"] + totals["incomplete"]
