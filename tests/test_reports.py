@@ -12,7 +12,7 @@ from conftest import twinsim
 
 from simulator.cli import main
 from simulator.compare import paired_comparison
-from simulator.report import build_report, deterministic, pareto_optimal, print_table, report_csv, report_json, table_rows
+from simulator.report import build_report, deterministic, pareto_optimal, print_table, rate_text, report_csv, report_json, table_rows
 from simulator.report_html import report_html
 from simulator.schemas import Approximation, RunResult, StepTrace
 from simulator.stats import mcnemar_exact, wilson_interval
@@ -21,11 +21,18 @@ QUICKSTART = Path(__file__).resolve().parent.parent / "recordings" / "quickstart
 FORMATS = ("json", "csv", "png", "html")
 
 
+# Every built-in but knn (it needs a bank) and the example custom router.
+ALL_ROUTERS = ["always:low", "always:mid", "always:high", "random:seed=1", "round-robin", "schedule:high=2,then=low",
+               "escalate", "budget:usd=0.01", "cache-aware", "examples/custom_router.py:WarmUnderBudget"]
+ROOT = QUICKSTART.parent.parent  # the example router's path is relative to it
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reports")
     files = {fmt: folder / f"report.{fmt}" for fmt in FORMATS}
-    result = twinsim("replay", str(QUICKSTART), "-q", *(arg for fmt, path in files.items() for arg in (f"--{fmt}", str(path))))
+    routers = [r for spec in ALL_ROUTERS for r in ("-r", spec)]
+    result = twinsim("replay", str(QUICKSTART), "-q", *routers, *(arg for fmt, path in files.items() for arg in (f"--{fmt}", str(path))), cwd=ROOT)
     return {"table": result.stdout, "json": json.loads(files["json"].read_text()), "csv": list(csv.DictReader(io.StringIO(files["csv"].read_text()))), "files": files}
 
 
@@ -52,7 +59,7 @@ def test_every_format_shows_the_same_numbers(written):
         assert row["cost_per_resolved_usd"] == ("" if a["cost_per_resolved_usd"] is None else json.dumps(a["cost_per_resolved_usd"]))
         # The table text and the HTML carry the same rounded numbers.
         line = next(line for line in written["table"].splitlines() if line.strip().startswith(a["router"] + " "))
-        for text in (f"{a['router_cost_usd']:.4f}", f"{a['leaderboard_bill_usd']:.4f}", f"{a['mean_steps']:.1f}", f"{a['resolved']}/{a['n']}"):
+        for text in (f"{a['router_cost_usd']:.4f}", f"{a['leaderboard_bill_usd']:.4f}", f"{a['mean_steps']:.1f}", rate_text(a)):
             assert text in line and text in " ".join(table_row)
         lo, hi = a["resolved_rate_ci95"]
         assert f"{lo:.0%}–{hi:.0%}" in line
@@ -68,7 +75,8 @@ def test_aggregates_hold_what_stays_true_of_the_quickstart(written):
         assert a["exact"] == a["n"] and a["approximate"] == a["incomplete"] == 0
         assert a["tier_mix"] == {t: float(t == tier) for t in report["tiers"]}
     for a in report["routers"]:
-        assert a["resolved_rate_ci95"] == pytest.approx(list(wilson_interval(a["resolved"], a["n"])))
+        low, high = wilson_interval(a["resolved"], a["n"])[0], wilson_interval(a["resolved"] + a["incomplete"], a["n"])[1]
+        assert a["resolved_rate_ci95"] == pytest.approx([low, high])  # incomplete runs widen it to the bounds
         assert (a["cost_per_resolved_usd"] is None) == (a["resolved"] == 0)
         assert sum(a["tier_mix"].values()) == pytest.approx(1.0)
         assert "router_ms" not in a  # wall time stays out of files without --timings
@@ -96,7 +104,8 @@ def test_the_html_is_self_contained_with_a_drill_down_per_trajectory(written):
 
 def test_report_files_are_byte_identical_across_processes(written, tmp_path):
     files = {fmt: tmp_path / f"again.{fmt}" for fmt in FORMATS}
-    twinsim("replay", str(QUICKSTART), "-q", "--jobs", "2", *(arg for fmt, path in files.items() for arg in (f"--{fmt}", str(path))))
+    routers = [r for spec in ALL_ROUTERS for r in ("-r", spec)]
+    twinsim("replay", str(QUICKSTART), "-q", "--jobs", "2", *routers, *(arg for fmt, path in files.items() for arg in (f"--{fmt}", str(path))), cwd=ROOT)
     for fmt in FORMATS:
         assert files[fmt].read_bytes() == written["files"][fmt].read_bytes(), fmt
 
