@@ -387,15 +387,22 @@ def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cache"), show_default=True, help="Where live misses are stored.")
 @click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
 @click.option("--json", "json_path", default=None, help="Write every trial as JSON here ('-' for stdout).")
-def label_command(recording, instances, on_miss, out, benchmark, cache_dir, max_live_usd, json_path):
-    """Label the steps of RECORDING's resolved all-top trajectories by downgrade-and-cascade."""
+@click.option("--extend", is_flag=True, help="With a live policy: write what the trials computed back into RECORDING, this session in its manifest.")
+def label_command(recording, instances, on_miss, out, benchmark, cache_dir, max_live_usd, json_path, extend):
+    """Label the steps of RECORDING's resolved all-top trajectories by downgrade-and-cascade.
+
+    With `--on-miss live --extend`, RECORDING grows by the trials it lacked, so
+    `twinsim static export RECORDING` later gives the same bank with zero calls."""
     rec, suite = _open(recording)
     manifest = rec.manifest
     policy = _policy(on_miss)
     instances = list(instances or sorted({r.instance_id for r in manifest.runs}))
     setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=policy, recording=recording, cache_dir=cache_dir)
+    if extend and not policy.goes_live:
+        raise click.UsageError("--extend needs a policy that goes live (e.g. --on-miss live)")
     if policy.goes_live:
         _claim_cache(DiskStore(cache_dir), manifest, cache_dir)
+    start = time.monotonic()
     try:
         result = static.label(setup, instances, benchmark=benchmark or manifest.suite["name"], budget=LiveBudget(max_live_usd),
                               on_instance=lambda i: console.print(f"{i['instance_id']}: seed {i['seed']['status']}, labels {' '.join(i['labels']) or '–'}"))
@@ -419,6 +426,9 @@ def label_command(recording, instances, on_miss, out, benchmark, cache_dir, max_
         console.print(f"wrote {out}: {len(result.rows)} rows")
     _write_json(json_path, {"schema": "twinsim.labels/1", "source": {"name": manifest.name or recording.name, "suite": manifest.suite},
                             "policy": str(policy), "totals": totals, "instances": result.instances})
+    if extend:
+        session = manifest.model_copy(update={"runs": [], "made_with": {"sessions": [_session(time.monotonic() - start)]}})
+        _export(DiskStore(cache_dir), session, recording)
 
 
 @main.group("static")

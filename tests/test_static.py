@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import shutil
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -346,6 +347,19 @@ def test_label_live_misses_stop_at_the_spend_cap(tmp_path):
         assert "response miss" not in t["reason"]
         if "live spend cap" in t["reason"]:
             assert t["kind"] == "incomplete" and not t["accepted"]
+
+
+def test_label_extend_writes_its_session_into_the_recording(tmp_path):
+    rec = tmp_path / "rec"
+    shutil.copytree(QUICKSTART, rec)
+    before = load_recording(rec)
+    instance = next(r.instance_id for r in before.manifest.runs if r.router == "always:high" and r.status == "resolved")
+    assert "--extend needs a policy" in twinsim("label", str(rec), "-i", instance, "--extend", check=False).stderr
+    twinsim("label", str(rec), "-i", instance, "--on-miss", "live", "--extend", "--cache", str(tmp_path / "cache"))
+    after = load_recording(rec)
+    sessions = after.manifest.made_with["sessions"]
+    assert sessions[:-1] == before.manifest.made_with["sessions"] and sessions[-1]["command"].startswith("twinsim label")
+    assert after.objects.keys() >= before.objects.keys() and after.manifest.runs == before.manifest.runs
 
 
 @pytest.mark.live
