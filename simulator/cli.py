@@ -7,6 +7,7 @@ import shlex
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -22,12 +23,12 @@ from simulator.localmodels import models_group, serve_local_command
 from simulator.nearest import recorded
 from simulator.policy import LiveBudget, MissPolicy, Tally
 from simulator.recording import Recording, RecordingError, check_same_setup, import_recording, load_recording, merge, recording_from_store, save_recording
-from simulator.report import build_report, deterministic, print_table, report_csv, report_json
+from simulator.report import build_report, deterministic, print_table, report_csv, report_json, wide_console
 from simulator.report_html import report_html
 from simulator.routers import BUILTINS, HttpRouter, describe, router_factory
 from simulator.schemas import Manifest, builtin_names, load_agent_config, load_pool
 from simulator.store import DiskStore
-from simulator.suite import Suite, load_suite
+from simulator.suite import load_suite
 
 console = Console(stderr=True)
 SETUP_KEY = "setup"
@@ -40,6 +41,15 @@ def main() -> None:
 
 def _fail(message: str) -> None:
     raise click.ClickException(message)
+
+
+@contextmanager
+def _user_errors():
+    """A bad router spec, instance id or file is a clear error, not a traceback."""
+    try:
+        yield
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
 
 
 def _policy(text: str) -> MissPolicy:
@@ -64,10 +74,8 @@ def _report_options(command):
 
 
 def _replay(setup: Setup, routers, instances, *, jobs: int, quiet: bool, max_live_usd: float | None = None) -> list:
-    try:
+    with _user_errors():
         return run_replays(setup, list(routers), list(instances), jobs=jobs, max_live_usd=max_live_usd, show_progress=not quiet)
-    except (ValueError, KeyError) as e:
-        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
 
 
 def _run_and_report(setup: Setup, routers, instances, *, jobs, max_live_usd, source: dict, quiet: bool, json_path, csv_path, png_path, html_path, timings) -> list:
@@ -95,27 +103,31 @@ def _responses(setup: Setup, report: dict) -> dict[str, dict]:
     return {s["response"]: store.get("response", s["response"]) for run in report["runs"] for s in run["steps"]}
 
 
-def _open(recording: Path) -> tuple[Recording, Suite]:
-    """The recording and its suite as installed here (which must be the one recorded)."""
+def _open(recording: Path, **settings) -> tuple[Recording, Setup]:
+    """The recording, and the setup to replay it with (`settings`: policy, cache_dir, sample ...).
+    Its suite must be the one installed here."""
     try:
         rec = load_recording(recording)
     except RecordingError as e:
         _fail(str(e))
-    suite = load_suite(rec.manifest.suite["name"])
-    if suite_identity(suite) != rec.manifest.suite:
-        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {rec.manifest.suite}")
-    return rec, suite
+    manifest = rec.manifest
+    suite = load_suite(manifest.suite["name"])
+    if suite_identity(suite) != manifest.suite:
+        _fail(f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {manifest.suite}")
+    return rec, Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, recording=recording, **settings)
+
+
+def _recorded_runs(manifest: Manifest) -> tuple[list[str], list[str]]:
+    """The routers and the instances the recording ran: what a command uses unless told otherwise."""
+    return list(dict.fromkeys(r.router for r in manifest.runs)), sorted({r.instance_id for r in manifest.runs})
 
 
 def _replay_setup(recording: Path, on_miss: str, cache_dir: Path, sample: int) -> tuple[Setup, list[str], list[str], dict]:
     """A recording ready to replay: its setup, its routers and instances, and the report's source."""
-    rec, suite = _open(recording)
+    rec, setup = _open(recording, policy=_policy(on_miss), cache_dir=cache_dir, sample=sample)
     manifest = rec.manifest
-    routers = list(dict.fromkeys(r.router for r in manifest.runs))
-    instances = sorted({r.instance_id for r in manifest.runs})
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=_policy(on_miss), recording=recording, cache_dir=cache_dir, sample=sample)
     source = {"name": manifest.name or recording.name, "objects": len(rec.objects), "suite": manifest.suite, "sample": sample}
-    return setup, routers, instances, source
+    return setup, *_recorded_runs(manifest), source
 
 
 @main.command()
@@ -192,13 +204,10 @@ def _read_report(path: Path) -> dict:
 def explain_miss(recording, router, instance, sample):
     """Replay ROUTER on INSTANCE strictly and explain its first miss: the deepest recorded
     ancestor, the first differing message and field, a diff against the nearest recorded sibling."""
-    rec, suite = _open(recording)
-    setup = Setup(pool=rec.manifest.pool, agent=rec.manifest.agent, suite=suite, recording=recording, sample=sample)
-    try:
+    _, setup = _open(recording, sample=sample)
+    with _user_errors():
         router_factory(router, setup.pool)
-        task = suite.instance(instance)
-    except (ValueError, KeyError) as e:
-        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+        task = setup.suite.instance(instance)
     store, tally = setup.open_store(), Tally()
     result = replay_trajectory(setup, router, task, store, LiveBudget(), tally)
     if tally.first_miss is None:
@@ -216,16 +225,11 @@ def explain_miss(recording, router, instance, sample):
 def coverage(recording, routers, instances, sample, jobs):
     """What RECORDING holds per instance (its recorded tree, which tiers answered at which depths)
     and, for each --router, how much of its replay the recording serves exactly."""
-    rec, suite = _open(recording)
+    rec, setup = _open(recording, sample=sample)
     manifest = rec.manifest
     click.echo(coverage_text(recorded(rec.store()), manifest.runs, manifest.pool, sample, list(instances)))
     if routers:
-        setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, recording=recording, sample=sample)
-        instances = instances or sorted({r.instance_id for r in manifest.runs})
-        try:
-            results = run_replays(setup, list(routers), list(instances), jobs=jobs, show_progress=False)
-        except (ValueError, KeyError) as e:
-            _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+        results = _replay(setup, routers, instances or _recorded_runs(manifest)[1], jobs=jobs, quiet=True)
         click.echo(probe_text(results))
 
 
@@ -375,7 +379,7 @@ def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
         table.add_column(column, justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
-    Console(width=max(Console().width, 160)).print(table)  # pipes get 80 columns otherwise
+    wide_console(table).print(table)
 
 
 @main.command("label")
@@ -393,21 +397,18 @@ def label_command(recording, instances, on_miss, out, benchmark, cache_dir, max_
 
     With `--on-miss live --extend`, RECORDING grows by the trials it lacked, so
     `twinsim static export RECORDING` later gives the same bank with zero calls."""
-    rec, suite = _open(recording)
-    manifest = rec.manifest
     policy = _policy(on_miss)
-    instances = list(instances or sorted({r.instance_id for r in manifest.runs}))
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=policy, recording=recording, cache_dir=cache_dir)
+    rec, setup = _open(recording, policy=policy, cache_dir=cache_dir)
+    manifest = rec.manifest
+    instances = list(instances or _recorded_runs(manifest)[1])
     if extend and not policy.goes_live:
         raise click.UsageError("--extend needs a policy that goes live (e.g. --on-miss live)")
     if policy.goes_live:
         _claim_cache(DiskStore(cache_dir), manifest, cache_dir)
     start = time.monotonic()
-    try:
+    with _user_errors():
         result = static.label(setup, instances, benchmark=benchmark or manifest.suite["name"], budget=LiveBudget(max_live_usd),
                               on_instance=lambda i: console.print(f"{i['instance_id']}: seed {i['seed']['status']}, labels {' '.join(i['labels']) or '–'}"))
-    except (ValueError, KeyError) as e:
-        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
     totals = result.totals
     rows = []
     for i in result.instances:
@@ -446,11 +447,11 @@ def static_export(recording, out, instances, benchmark):
 
     Every trial `twinsim label` ran (live or not) is in the recording once it is exported,
     so this gives the same bank with zero API calls; a trial the recording lacks counts as not accepted."""
-    rec, suite = _open(recording)
+    rec, setup = _open(recording)
     manifest = rec.manifest
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, recording=recording)
-    instances = list(instances or sorted({r.instance_id for r in manifest.runs}))
-    result = static.label(setup, instances, benchmark=benchmark or manifest.suite["name"], budget=LiveBudget())
+    instances = list(instances or _recorded_runs(manifest)[1])
+    with _user_errors():
+        result = static.label(setup, instances, benchmark=benchmark or manifest.suite["name"], budget=LiveBudget())
     out.write_text(static.bank_jsonl(result.rows), encoding="utf-8")
     totals = result.totals
     click.echo(f"wrote {out}: {totals['rows']} rows from {totals['labelled']} labelled instances ({totals['incomplete']} trials not in the recording)")
@@ -482,11 +483,9 @@ def static_score(bank, routers, pool, train, folds, json_path):
     if train and folds:
         raise click.UsageError("give --train or --holdout-by-instance, not both")
     rows, train_rows = _load_bank(bank), _load_bank(train)
-    try:
+    with _user_errors():
         pool_ = load_pool(pool)
         scores = static.score(rows, list(routers), pool_, train=train_rows, folds=folds or 0)
-    except (FileNotFoundError, ValueError, KeyError) as e:
-        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
     benchmarks = Counter(r["benchmark"] for r in rows)
     evaluation = f"knn trained on {train.name}" if train else f"knn held out by instance, {folds} folds" if folds else "as given"
     if json_path != "-":
@@ -510,17 +509,14 @@ def static_score(bank, routers, pool, train, folds, json_path):
 @click.option("--quiet", "-q", is_flag=True)
 def gap_command(recording, bank, routers, instances, on_miss, jobs, json_path, png, quiet):
     """Each router's static scores on BANK next to its replay on RECORDING, and their rank correlation."""
-    rec, suite = _open(recording)
+    rec, setup = _open(recording, policy=_policy(on_miss))
     manifest = rec.manifest
-    routers = list(routers or dict.fromkeys(r.router for r in manifest.runs))
-    instances = list(instances or sorted({r.instance_id for r in manifest.runs}))
+    recorded_routers, recorded_instances = _recorded_runs(manifest)
+    routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
     rows = _load_bank(bank)
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=_policy(on_miss), recording=recording)
-    try:
+    with _user_errors():
         scores = static.score(rows, routers, manifest.pool, run_config=run_config_of(manifest.agent, manifest.pool))
-        results = run_replays(setup, routers, instances, jobs=jobs, show_progress=not quiet)
-    except (ValueError, KeyError) as e:
-        _fail(str(e.args[0] if isinstance(e, KeyError) else e))
+    results = _replay(setup, routers, instances, jobs=jobs, quiet=quiet)
     dynamic = build_report(results, source={}, policy=str(setup.policy))["routers"]
     result = static.gap(scores, dynamic)
     if json_path != "-":

@@ -211,6 +211,11 @@ def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def wide_console(table: Table) -> Console:
+    """A console as wide as the table needs: pipes get 80 columns otherwise, and cells must not be cut."""
+    return Console(width=max(Console().width, Console(width=10_000).measure(table).maximum))
+
+
 def print_table(report: dict, console: Console | None = None) -> None:
     title = f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']})"
     table = Table(title=title, caption=f"* on the spend / resolved-rate Pareto frontier; 95% CI: Wilson; bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved", box=box.SIMPLE_HEAD)
@@ -219,8 +224,7 @@ def print_table(report: dict, console: Console | None = None) -> None:
         table.add_column(column, justify="left" if column == "router" else "right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
-    if console is None:  # as wide as the table needs: pipes get 80 columns otherwise, and cells must not be cut
-        console = Console(width=max(Console().width, Console(width=10_000).measure(table).maximum))
+    console = console or wide_console(table)
     console.print(table)
     for a in report["routers"]:
         if a["approximate"]:
