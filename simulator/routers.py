@@ -203,7 +203,7 @@ def step_troubles(messages: Iterable[Mapping]) -> list[str | None]:
 # --- parsing built-in specs --------------------------------------------------------------
 
 
-def _params(router: str, text: str, known: Iterable[str]) -> dict[str, str]:
+def spec_params(router: str, text: str, known: Iterable[str]) -> dict[str, str]:
     known = tuple(known)
     params: dict[str, str] = {}
     for part in filter(None, text.split(",")):
@@ -218,7 +218,7 @@ def _params(router: str, text: str, known: Iterable[str]) -> dict[str, str]:
     return params
 
 
-def _number(kind: type, key: str, value: str, minimum: float | None = None) -> Any:
+def spec_number(kind: type, key: str, value: str, minimum: float | None = None) -> Any:
     try:
         number = kind(value)
     except ValueError:
@@ -275,7 +275,7 @@ class RandomRouter:
 
     @classmethod
     def from_spec(cls, text: str, pool: Pool) -> "RandomRouter":
-        params = _params("random", text, ("seed", "weights"))
+        params = spec_params("random", text, ("seed", "weights"))
         weights = None
         if "weights" in params:
             weights = {}
@@ -283,10 +283,10 @@ class RandomRouter:
                 name, sep, weight = item.partition(":")
                 if not sep:
                     raise ValueError(f"weights item {item!r} is not tier:weight")
-                weights[pool.tier(name).model_id] = _number(float, f"weight of {name}", weight, 0)
+                weights[pool.tier(name).model_id] = spec_number(float, f"weight of {name}", weight, 0)
             if not any(weights.values()):
                 raise ValueError("weights are all zero")
-        return cls(_number(int, "seed", params.get("seed", "0")), weights)
+        return cls(spec_number(int, "seed", params.get("seed", "0")), weights)
 
     def select(self, ctx: RouterContext) -> RouterDecision:
         if self.rng is None:
@@ -309,7 +309,7 @@ class RoundRobinRouter:
 
     @classmethod
     def from_spec(cls, text: str, pool: Pool) -> "RoundRobinRouter":
-        params = _params("round-robin", text, ("tiers",))
+        params = spec_params("round-robin", text, ("tiers",))
         return cls(_tiers(pool, params["tiers"]) if "tiers" in params else _ladder(pool))
 
     def select(self, ctx: RouterContext) -> RouterDecision:
@@ -331,14 +331,14 @@ class ScheduleRouter:
 
     @classmethod
     def from_spec(cls, text: str, pool: Pool) -> "ScheduleRouter":
-        params = _params("schedule", text, ("tiers", "then", *pool.names))
+        params = spec_params("schedule", text, ("tiers", "then", *pool.names))
         then = pool.tier(params.pop("then")).model_id if "then" in params else pool.tiers[0].model_id
         if "tiers" in params:
             if len(params) > 1:
                 raise ValueError("give either tiers=... or <tier>=K counts, not both")
             plan = _tiers(pool, params["tiers"])
         else:
-            plan = tuple(pool.tier(name).model_id for name, k in params.items() for _ in range(_number(int, name, k, 0)))
+            plan = tuple(pool.tier(name).model_id for name, k in params.items() for _ in range(spec_number(int, name, k, 0)))
         if not plan:
             raise ValueError("the schedule is empty: give <tier>=K or tiers=...")
         return cls(plan, then)
@@ -370,13 +370,13 @@ class EscalateRouter:
 
     @classmethod
     def from_spec(cls, text: str, pool: Pool) -> "EscalateRouter":
-        params = _params("escalate", text, ("start", "patience", "down_after"))
+        params = spec_params("escalate", text, ("start", "patience", "down_after"))
         ladder = _ladder(pool)
         return cls(
             ladder,
             start=ladder.index(pool.tier(params["start"]).model_id) if "start" in params else 0,
-            patience=_number(int, "patience", params.get("patience", "1"), 1),
-            down_after=_number(int, "down_after", params.get("down_after", "0"), 0),
+            patience=spec_number(int, "patience", params.get("patience", "1"), 1),
+            down_after=spec_number(int, "down_after", params.get("down_after", "0"), 0),
         )
 
     def select(self, ctx: RouterContext) -> RouterDecision:
@@ -410,11 +410,11 @@ class BudgetRouter:
 
     @classmethod
     def from_spec(cls, text: str, pool: Pool) -> "BudgetRouter":
-        params = _params("budget", text, ("usd", "else", *pool.names))
-        usd = _number(float, "usd", params.pop("usd"), 1e-12) if "usd" in params else None
+        params = spec_params("budget", text, ("usd", "else", *pool.names))
+        usd = spec_number(float, "usd", params.pop("usd"), 1e-12) if "usd" in params else None
         floor = pool.tier(params.pop("else")).model_id if "else" in params else pool.tiers[0].model_id
         if params:
-            bands = [(_number(float, name, f, 0), pool.tier(name).model_id) for name, f in params.items()]
+            bands = [(spec_number(float, name, f, 0), pool.tier(name).model_id) for name, f in params.items()]
         else:
             bands = [(f, t.model_id) for f, t in zip((0.5, 0.8), reversed(pool.tiers[1:]))]
         return cls(tuple(sorted(bands)), floor, usd)
@@ -444,10 +444,10 @@ class CacheAwareRouter:
 
     @classmethod
     def from_spec(cls, text: str, pool: Pool) -> "CacheAwareRouter":
-        params = _params("cache-aware", text, ("start", "patience"))
+        params = spec_params("cache-aware", text, ("start", "patience"))
         ladder = _ladder(pool)
         start = ladder.index(pool.tier(params["start"]).model_id) if "start" in params else 0
-        return cls(ladder, start, _number(int, "patience", params.get("patience", "1"), 1))
+        return cls(ladder, start, spec_number(int, "patience", params.get("patience", "1"), 1))
 
     def select(self, ctx: RouterContext) -> RouterDecision:
         state = ctx.cache_state
@@ -479,8 +479,8 @@ class HttpRouter:
         url, _, fragment = spec.partition("#")
         if not urllib.parse.urlsplit(url).hostname:
             raise ValueError(f"no host in {url!r}")
-        params = _params("an HTTP router", fragment, ("timeout",))
-        return cls(url, _number(float, "timeout", params.get("timeout", "5"), 0.001))
+        params = spec_params("an HTTP router", fragment, ("timeout",))
+        return cls(url, spec_number(float, "timeout", params.get("timeout", "5"), 0.001))
 
     def select(self, ctx: RouterContext) -> RouterDecision:
         request = urllib.request.Request(self.url, data=json.dumps(context_json(ctx)).encode(), headers={"Content-Type": "application/json"}, method="POST")

@@ -34,7 +34,7 @@ import numpy as np
 from simulator import keys
 from simulator.engine import Setup, replay_trajectory
 from simulator.policy import LiveBudget
-from simulator.routers import Router, RouterContext, RouterDecision, RouterError, RunConfig, decide, make_context, router_factory
+from simulator.routers import Router, RouterContext, RouterDecision, RouterError, RunConfig, decide, make_context, router_factory, spec_number, spec_params
 from simulator.schemas import TIER_IDS, Pool, RunResult
 from simulator.store import Store
 
@@ -406,13 +406,7 @@ def metrics(scored: list[Scored]) -> dict:
 def _knn_params(spec: str) -> dict[str, str] | None:
     """Parameters of a `knn:` spec, None for other routers."""
     name, _, arg = spec.partition(":")
-    if name != "knn":
-        return None
-    params = dict(part.split("=", 1) if "=" in part else (part, "") for part in arg.split(",") if part)
-    unknown = set(params) - {"bank", "k"}
-    if unknown:
-        raise ValueError(f"bad router spec {spec!r}: knn takes bank=PATH and k=N, not {', '.join(sorted(unknown))}")
-    return params
+    return spec_params("knn", arg, ("bank", "k")) if name == "knn" else None
 
 
 def factories(spec: str, pool: Pool, rows: list[dict], *, train: list[dict] | None = None, folds: int = 0) -> Callable[[tuple[str, str]], Callable[[], Router]]:
@@ -426,7 +420,7 @@ def factories(spec: str, pool: Pool, rows: list[dict], *, train: list[dict] | No
     if params is None or "bank" in params:
         factory = router_factory(spec, pool)
         return lambda key: factory
-    k = _positive_int(params.get("k", "5"), "k")
+    k = spec_number(int, "k", params.get("k", "5"), 1)
     if train is not None:
         index = KnnIndex(train)
         return lambda key: lambda: KnnRouter(index, k, pool)
@@ -565,12 +559,6 @@ def _index_of(path: str, mtime_ns: int) -> KnnIndex:
     return KnnIndex(load_bank(path))
 
 
-def _positive_int(text: str, name: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {text!r}")
-    return int(text)
-
-
 @dataclass
 class KnnRouter:
     """Majority tier of the k bank rows nearest to the last 2 messages; ties go to the cheaper tier.
@@ -596,7 +584,7 @@ class KnnRouter:
         path = Path(params["bank"])
         if not path.is_file():
             raise ValueError(f"knn: no bank file {path}")
-        return cls(_index_of(str(path.resolve()), path.stat().st_mtime_ns), _positive_int(params.get("k", "5"), "k"), pool)
+        return cls(_index_of(str(path.resolve()), path.stat().st_mtime_ns), spec_number(int, "k", params.get("k", "5"), 1), pool)
 
     def select(self, ctx: RouterContext) -> RouterDecision:
         votes = Counter(int(t) for t in self.index.neighbours(list(ctx.messages), self.k))
