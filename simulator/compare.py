@@ -38,8 +38,9 @@ def paired_comparison(report: dict, a: str, b: str, *, seed: int = 0) -> dict:
         if name not in known:
             raise ValueError(f"router {name!r} has no runs here; there are: {', '.join(known) or 'none'}")
     cases = {router: [(i, s) for r, i, s in runs if r == router] for router in (a, b)}
-    paired = [case for case in cases[a] if case in set(cases[b])]
-    unpaired = [{"router": router, "instance_id": i, "sample": s} for router in (a, b) for i, s in cases[router] if (i, s) not in paired]
+    both = set(cases[a]) & set(cases[b])
+    paired = [case for case in cases[a] if case in both]
+    unpaired = [{"router": router, "instance_id": i, "sample": s} for router in (a, b) for i, s in cases[router] if (i, s) not in both]
     complete, incomplete = [], []
     for i, s in paired:
         ra, rb = runs[(a, i, s)], runs[(b, i, s)]

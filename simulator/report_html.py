@@ -47,10 +47,9 @@ def _table(header: list[str], rows: list[list[str]], cls: list[str] | None = Non
 
 
 def _run(run: dict, responses: dict[str, dict]) -> str:
-    fidelity = "incomplete" if run["status"] == "incomplete" else "approximate" if run["approximations"] else "exact"
     summary = (
         f'{escape(run["router"])} × {escape(run["instance_id"])} — <span class="{run["status"]}">{run["status"]}</span>, '
-        f'{run["spend_usd"]:.6f} USD, {len(run["steps"])} steps, {fidelity}'
+        f'{run["spend_usd"]:.6f} USD, {len(run["steps"])} steps, {run["fidelity"]}'
     )
     reason = f"<p>{escape(run['reason'])}</p>" if run["reason"] else ""
     approximated = "".join(f"<p>approximated {escape(a['kind'])} at step {a['step']}: {escape(a['how'])}, similarity {a['similarity']:.2f}</p>" for a in run["approximations"])
