@@ -34,7 +34,7 @@ import numpy as np
 from simulator import keys
 from simulator.engine import Setup, replay_trajectory
 from simulator.policy import LiveBudget
-from simulator.routers import Router, RouterContext, RouterDecision, RouterError, RunConfig, decide, make_context, router_factory, spec_number, spec_params
+from simulator.routers import Router, RouterContext, RouterDecision, RouterError, RunConfig, ScheduleRouter, decide, make_context, router_factory, spec_number, spec_params
 from simulator.schemas import TIER_IDS, Pool, RunResult
 from simulator.store import Store
 
@@ -118,18 +118,14 @@ def bank_jsonl(rows: Iterable[dict]) -> str:
 
 
 @dataclass
-class LockedRouter:
-    """Follows a locked schedule of tiers, then the top tier; keeps the messages it was shown."""
+class LockedRouter(ScheduleRouter):
+    """The `schedule` router over the locked tiers, then the top tier; keeps the messages it was shown."""
 
-    schedule: tuple[str, ...]
-    top: str
     prefixes: list[list[dict]] = field(default_factory=list)
 
     def select(self, ctx: RouterContext) -> RouterDecision:
         self.prefixes.append(semantic(ctx.messages))
-        if ctx.step_index < len(self.schedule):
-            return RouterDecision(self.schedule[ctx.step_index], "locked")
-        return RouterDecision(self.top, "top")
+        return super().select(ctx)
 
 
 @dataclass
