@@ -20,13 +20,14 @@ import argparse
 import json
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
-from simulator.engine import Setup, run_replays, suite_identity
-from simulator.policy import MissPolicy
-from simulator.recording import load_recording
-from simulator.schemas import RunResult
-from simulator.suite import load_suite
+from simulator.recording import RecordingError
+from simulator.records import RunResult
+from simulator.replay.context import MissPolicy
+from simulator.replay.engine import run_replays
+from simulator.replay.setup import Setup
 
 METRICS = ("resolved_rate", "mean_spend_usd")
 
@@ -96,15 +97,19 @@ def cell(x: float | None, fmt: str) -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     lines = [
-        "| router | n | resolved live | approx. | baseline | spend/traj. live $ | approx. $ | baseline $ | abs. error resolved: approx. / baseline | abs. error spend $: approx. / baseline | approximated steps | same outcome |",
+        "| router | n | resolved live | approx. | baseline | spend/traj. live $ | approx. $ | baseline $ | abs. "
+        "error resolved: approx. / baseline | abs. error spend $: approx. / baseline | approximated steps | same "
+        "outcome |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         live, approx, base = row["live"], row["approximate"], row["baseline"] or {}
         error, base_error = row["error"]["approximate"], row["error"]["baseline"] or {}
         lines.append(
-            f"| {row['router']} | {live['n']} | {cell(live['resolved_rate'], '.0%')} | {cell(approx['resolved_rate'], '.0%')} | {cell(base.get('resolved_rate'), '.0%')}"
-            f" | {cell(live['mean_spend_usd'], '.4f')} | {cell(approx['mean_spend_usd'], '.4f')} | {cell(base.get('mean_spend_usd'), '.4f')}"
+            f"| {row['router']} | {live['n']} | {cell(live['resolved_rate'], '.0%')} | "
+            f"{cell(approx['resolved_rate'], '.0%')} | {cell(base.get('resolved_rate'), '.0%')}"
+            f" | {cell(live['mean_spend_usd'], '.4f')} | {cell(approx['mean_spend_usd'], '.4f')} | "
+            f"{cell(base.get('mean_spend_usd'), '.4f')}"
             f" | {cell(error['resolved_rate'], '.2f')} / {cell(base_error.get('resolved_rate'), '.2f')}"
             f" | {cell(error['mean_spend_usd'], '.4f')} / {cell(base_error.get('mean_spend_usd'), '.4f')}"
             f" | {approx['approximated_steps']}/{approx['steps']} | {row['same_status']:.0%} |"
@@ -114,34 +119,54 @@ def markdown_table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", type=Path, required=True, help="Recording to replay from (must not contain the held-out routers).")
+    parser.add_argument(
+        "--base", type=Path, required=True, help="Recording to replay from (must not contain the held-out routers)."
+    )
     parser.add_argument("--held-out", action="append", required=True, help="Router spec (repeatable).")
-    parser.add_argument("--instance", action="append", help="Instance id (repeatable); default: those of the base recording.")
-    parser.add_argument("--cache", type=Path, default=Path("bench/fidelity-cache"), help="Cache of the live runs (kept apart from cache/).")
+    parser.add_argument(
+        "--instance", action="append", help="Instance id (repeatable); default: those of the base recording."
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("bench/fidelity-cache"),
+        help="Cache of the live runs (kept apart from cache/).",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/fidelity.json"))
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--max-live-usd", type=float, default=None)
     args = parser.parse_args(argv)
 
-    manifest = load_recording(args.base).manifest
+    try:
+        setup = Setup.from_recording(args.base, policy=MissPolicy.parse("approximate"))
+    except RecordingError as e:
+        sys.exit(str(e))
+    manifest = setup.manifest
     if clash := sorted(set(args.held_out) & {r.router for r in manifest.runs}):
-        sys.exit(f"{args.base} already contains {', '.join(clash)}: a held-out router must not be in the base recording")
-    suite = load_suite(manifest.suite["name"])
-    if suite_identity(suite) != manifest.suite:
-        sys.exit(f"suite {suite.name!r} installed here differs from the one {args.base} was recorded with")
-    instances = args.instance or sorted({r.instance_id for r in manifest.runs})
+        sys.exit(
+            f"{args.base} already contains {', '.join(clash)}: a held-out router must not be in the base recording"
+        )
+    instances = args.instance or setup.recorded_runs[1]
 
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=MissPolicy.parse("approximate"), recording=args.base)
     approximate = run_replays(setup, args.held_out, instances, jobs=args.jobs)
-    live_setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=suite, policy=MissPolicy.parse("live"), cache_dir=args.cache)
+    live_setup = replace(setup, policy=MissPolicy.parse("live"), recording=None, cache_dir=args.cache)
     live = run_replays(live_setup, args.held_out, instances, jobs=args.jobs, max_live_usd=args.max_live_usd)
 
     always = always_outcomes(manifest.runs, set(instances))
-    rows = [compare(r, [x for x in live if x.router == r], [x for x in approximate if x.router == r], always) for r in args.held_out]
-    report = {"base": str(args.base), "instances": instances, "always": always, "rows": rows, "runs": {
-        "approximate": [r.model_dump(mode="json") for r in approximate],
-        "live": [r.model_dump(mode="json") for r in live],
-    }}
+    rows = [
+        compare(r, [x for x in live if x.router == r], [x for x in approximate if x.router == r], always)
+        for r in args.held_out
+    ]
+    report = {
+        "base": str(args.base),
+        "instances": instances,
+        "always": always,
+        "rows": rows,
+        "runs": {
+            "approximate": [r.model_dump(mode="json") for r in approximate],
+            "live": [r.model_dump(mode="json") for r in live],
+        },
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     print(markdown_table(rows))

@@ -15,7 +15,11 @@ OUTPUT = "x" * 2000  # a typical observation: a couple of KB of command output
 
 def step_messages(i: int) -> list[dict]:
     return [
-        {"role": "assistant", "content": f"THOUGHT: step {i}\n```bash\ncat file_{i}.py\n```", "extra": {"timestamp": i}},
+        {
+            "role": "assistant",
+            "content": f"THOUGHT: step {i}\n```bash\ncat file_{i}.py\n```",
+            "extra": {"timestamp": i},
+        },
         {"role": "user", "content": f"<returncode>0</returncode>\n<output>{OUTPUT}{i}</output>"},
     ]
 
@@ -51,15 +55,12 @@ def test_replay_throughput(benchmark):
     """Strict replay of every run of the quickstart recording, in process (imports excluded),
     against what the same objects took live: the sum of recorded model latencies, action
     durations and grading times (the manifest's session wall times also count idle waits)."""
-    from simulator.engine import Setup, run_replays
-    from simulator.recording import load_recording
-    from simulator.suite import load_suite
+    from simulator.replay.engine import run_replays
+    from simulator.replay.setup import Setup
 
-    recording = load_recording(QUICKSTART)
-    manifest = recording.manifest
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=load_suite(manifest.suite["name"]), recording=QUICKSTART)
-    routers = list(dict.fromkeys(r.router for r in manifest.runs))
-    instances = sorted({r.instance_id for r in manifest.runs})
+    setup = Setup.from_recording(QUICKSTART)
+    recording, manifest = setup.load(), setup.manifest
+    routers, instances = setup.recorded_runs
     results = benchmark.pedantic(lambda: run_replays(setup, routers, instances, show_progress=False), rounds=3)
     assert all(r.status != "incomplete" for r in results)
     steps = sum(len(r.steps) for r in results)
@@ -72,5 +73,7 @@ def test_replay_throughput(benchmark):
         session_wall_sec=sum(s["live_wall_sec"] for s in manifest.made_with.get("sessions", [])),
         replay_vs_live_speedup=round(live_ms / 1000 / mean, 1),
     )
-    print(f"\nreplay: {steps} steps in {mean:.2f} s ({steps / mean:.0f} steps/s); "
-          f"live: {live_ms / 1000:.0f} s of model, action and grading time; speedup {live_ms / 1000 / mean:.0f}x")
+    print(
+        f"\nreplay: {steps} steps in {mean:.2f} s ({steps / mean:.0f} steps/s); "
+        f"live: {live_ms / 1000:.0f} s of model, action and grading time; speedup {live_ms / 1000 / mean:.0f}x"
+    )

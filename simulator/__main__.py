@@ -1,3 +1,5 @@
+"""python -m simulator: the twinsim command line."""
+
 from simulator.cli import main
 
 main()

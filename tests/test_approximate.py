@@ -10,15 +10,27 @@ from conftest import twinsim
 
 from simulator import keys
 from simulator.cli import main
-from simulator.explain import explain
-from simulator.nearest import recorded
-from simulator.policy import Miss
 from simulator.recording import load_recording, save_recording
+from simulator.replay.context import Miss
+from simulator.replay.explain import explain
+from simulator.replay.nearest import recorded
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "recordings" / "quickstart"
 # Routers the quickstart never ran: every stateful built-in (knn needs a bank) and unrecorded seeds.
-UNRECORDED = ["round-robin", "schedule:high=2,then=low", "escalate", "budget:usd=0.01", "cache-aware", "random:seed=3", "random:seed=4"]
-HOWS = {"response": {"nearest-prefix", "nearest-tier", "nearest-prefix-tier"}, "observation": {"live-env"}, "evaluation": {"live-eval"}}
+UNRECORDED = [
+    "round-robin",
+    "schedule:high=2,then=low",
+    "escalate",
+    "budget:usd=0.01",
+    "cache-aware",
+    "random:seed=3",
+    "random:seed=4",
+]
+HOWS = {
+    "response": {"nearest-prefix", "nearest-tier", "nearest-prefix-tier"},
+    "observation": {"live-env"},
+    "evaluation": {"live-eval"},
+}
 
 
 def manifest():
@@ -41,7 +53,16 @@ def approximate(tmp_path_factory):
     """The table and the JSON report of one approximate replay of every always-router and the unrecorded routers."""
     routers = [f"always:{t['name']}" for t in manifest()["pool"]["tiers"]] + UNRECORDED
     path = tmp_path_factory.mktemp("approximate") / "report.json"
-    table = twinsim("replay", str(QUICKSTART), "-q", "--on-miss", "approximate", "--json", str(path), *[a for r in routers for a in ("-r", r)]).stdout
+    table = twinsim(
+        "replay",
+        str(QUICKSTART),
+        "-q",
+        "--on-miss",
+        "approximate",
+        "--json",
+        str(path),
+        *[a for r in routers for a in ("-r", r)],
+    ).stdout
     return {"table": table, "json": path.read_text(), "routers": routers}
 
 
@@ -56,10 +77,15 @@ def test_every_router_completes_under_approximate_with_zero_model_calls(approxim
         for a in run["approximations"]:
             assert a["how"] in HOWS[a["kind"]] and 0 <= a["similarity"] <= 1
             if a["kind"] == "response":  # the step served the recorded answer used instead
-                assert steps[a["step"]]["source"] == "approximate" and steps[a["step"]]["response"] == a["used"] != a["asked"]
+                assert (
+                    steps[a["step"]]["source"] == "approximate"
+                    and steps[a["step"]]["response"] == a["used"] != a["asked"]
+                )
             else:
                 assert a["used"] == a["asked"] and a["similarity"] == 1.0
-        assert sum(s["source"] == "approximate" for s in run["steps"]) == sum(a["kind"] == "response" for a in run["approximations"])
+        assert sum(s["source"] == "approximate" for s in run["steps"]) == sum(
+            a["kind"] == "response" for a in run["approximations"]
+        )
     for agg in report["routers"]:
         runs = [r for r in report["runs"] if r["router"] == agg["router"]]
         assert agg["exact"] + agg["approximate"] + agg["incomplete"] == agg["n"] == len(runs)
@@ -69,7 +95,10 @@ def test_every_router_completes_under_approximate_with_zero_model_calls(approxim
 
 
 def test_approximate_replay_is_byte_identical_across_processes(approximate):
-    assert replay("--on-miss", "approximate", "--jobs", "2", *[a for r in approximate["routers"] for a in ("-r", r)]) == approximate["json"]
+    assert (
+        replay("--on-miss", "approximate", "--jobs", "2", *[a for r in approximate["routers"] for a in ("-r", r)])
+        == approximate["json"]
+    )
 
 
 def test_recorded_routers_give_the_same_results_under_approximate_as_under_error():
@@ -85,7 +114,9 @@ def test_the_table_marks_approximate_numbers(approximate):
         row = next(line for line in approximate["table"].splitlines() if f" {router} " in line)
         assert ("≈" in row) == (agg["approximate"] > 0)
         assert f"/{agg['approximate']}/{agg['incomplete']} " in row  # exact/apx/inc
-        note = f"approximate {router}: {agg['approximate']} of {agg['n']} trajectories, {agg['approximated_steps']} steps"
+        note = (
+            f"approximate {router}: {agg['approximate']} of {agg['n']} trajectories, {agg['approximated_steps']} steps"
+        )
         assert (note in approximate["table"]) == (agg["approximate"] > 0)
 
 
@@ -96,7 +127,11 @@ def deepest_recorded_path(rec, router="always:high"):
     """Messages of the longest recorded prefix a run of `router` was answered at."""
     store = rec.store()
     index = recorded(store)
-    prefixes = [store.get("response", run.steps[-1].response)["prefix"] for run in rec.manifest.runs if run.router == router and run.steps]
+    prefixes = [
+        store.get("response", run.steps[-1].response)["prefix"]
+        for run in rec.manifest.runs
+        if run.router == router and run.steps
+    ]
     return index, max((index.path(p) for p in prefixes), key=len)
 
 
@@ -107,7 +142,11 @@ def test_explain_miss_names_the_changed_observation_and_shows_the_character():
     at = next(i for i, m in enumerate(messages) if i > 1 and m["role"] == "user" and len(m.get("content", "")) > 40)
     content = messages[at]["content"]
     middle = len(content) // 2
-    perturbed = [*messages[:at], messages[at] | {"content": content[:middle] + "§" + content[middle + 1 :]}, *messages[at + 1 :]]
+    perturbed = [
+        *messages[:at],
+        messages[at] | {"content": content[:middle] + "§" + content[middle + 1 :]},
+        *messages[at + 1 :],
+    ]
     chain = keys.PrefixChain()
     chain.extend_to(perturbed)
     asked = {"key": "k", "tier": "high", "sample": 0, "nodes": chain.nodes, "messages": [m for _, m in chain.blobs]}
@@ -140,9 +179,14 @@ def test_explain_miss_cli_on_a_recording_with_one_observation_changed(tmp_path):
 
 
 def test_explain_miss_rejects_unknown_routers_and_instances():
-    for args, error in ((("-r", "always:top", "-i", manifest()["runs"][0]["instance_id"]), "unknown tier 'top'"), (("-r", "always:low", "-i", "nope"), "no instance 'nope'")):
+    for args, error in (
+        (("-r", "always:top", "-i", manifest()["runs"][0]["instance_id"]), "unknown tier 'top'"),
+        (("-r", "always:low", "-i", "nope"), "no instance 'nope'"),
+    ):
         result = CliRunner().invoke(main, ["explain-miss", str(QUICKSTART), *args])
-        assert result.exit_code == 1 and error in result.stderr and isinstance(result.exception, SystemExit)  # a message, no traceback
+        assert (
+            result.exit_code == 1 and error in result.stderr and isinstance(result.exception, SystemExit)
+        )  # a message, no traceback
 
 
 # --- coverage -----------------------------------------------------------------------------------
@@ -155,7 +199,7 @@ def test_coverage_shows_each_instance_tree_and_how_much_a_router_replays_exactly
     text = in_process("coverage", QUICKSTART, "-r", "always:high", "-r", UNRECORDED[0])
     blocks = re.findall(r"^(\S+): (\d+) prefix nodes, (\d+) branch points, max depth (\d+) messages", text, re.M)
     assert sorted(b[0] for b in blocks) == instances
-    for name, nodes, branches, depth in blocks:
+    for _, nodes, branches, depth in blocks:
         assert int(nodes) >= int(depth) >= 2 and int(branches) < int(nodes)
     for tier in tiers:  # always:high was recorded with fan-out: every tier answered its first prefix
         rows = re.findall(rf"^    {tier} +(\S+)", text, re.M)

@@ -2,16 +2,24 @@
 
 import pytest
 
-from simulator.costs import PromptCacheSimulator
-from simulator.schemas import Pool
+from simulator.config import Pool
+from simulator.replay.promptcache import PromptCacheSimulator
 
 POOL = Pool.model_validate(
     {
         "name": "t",
         "cache_ttl_sec": 300,
         "tiers": [
-            {"name": "low", "model": "m/low", "pricing": {"input": 1, "cache_read": 0.1, "cache_write": 2, "output": 10}},
-            {"name": "high", "model": "m/high", "pricing": {"input": 10, "cache_read": 1, "cache_write": 20, "output": 100}},
+            {
+                "name": "low",
+                "model": "m/low",
+                "pricing": {"input": 1, "cache_read": 0.1, "cache_write": 2, "output": 10},
+            },
+            {
+                "name": "high",
+                "model": "m/high",
+                "pricing": {"input": 10, "cache_read": 1, "cache_write": 20, "output": 100},
+            },
         ],
     }
 )
@@ -76,5 +84,10 @@ def test_snapshot_is_twinrouterbench_cache_state():
     call(sim, "high", 2, 700, 0, now=5)
     snap = sim.snapshot(now=9)
     assert snap["wallclock_ttl_sec"] == 300 and snap["now_ts"] == 9
-    assert snap["by_model"]["high"] == {"model_id": "high", "last_call_ts": 5, "prefix_token_count": 700, "prefix_hash": "n2"}
+    assert snap["by_model"]["high"] == {
+        "model_id": "high",
+        "last_call_ts": 5,
+        "prefix_token_count": 700,
+        "prefix_hash": "n2",
+    }
     assert snap["by_model"]["low"]["last_call_ts"] is None

@@ -25,9 +25,33 @@ def recorded(tmp_path_factory, smollm2_api_base):
     """One live recording: always:low with fan-out to `high` at every visited prefix."""
     d = tmp_path_factory.mktemp("rec")
     pool, agent = write_pool(d / "pool.yaml", smollm2_api_base), write_agent(d / "agent.yaml")
-    result = twinsim("record", "--pool", str(pool), "--agent", str(agent), "-r", "always:low", "-i", INSTANCE,
-                     "--fanout", "--out", str(d / "recording"), "--cache", str(d / "cache"), "--json", "-", "-q")
-    return {"dir": d, "pool": pool, "agent": agent, "report": json.loads(result.stdout), "recording": d / "recording", "cache": d / "cache"}
+    result = twinsim(
+        "record",
+        "--pool",
+        str(pool),
+        "--agent",
+        str(agent),
+        "-r",
+        "always:low",
+        "-i",
+        INSTANCE,
+        "--fanout",
+        "--out",
+        str(d / "recording"),
+        "--cache",
+        str(d / "cache"),
+        "--json",
+        "-",
+        "-q",
+    )
+    return {
+        "dir": d,
+        "pool": pool,
+        "agent": agent,
+        "report": json.loads(result.stdout),
+        "recording": d / "recording",
+        "cache": d / "cache",
+    }
 
 
 def replay_json(recording, *args):
@@ -68,7 +92,10 @@ def test_leaving_the_recorded_paths_gives_incomplete_with_a_reason(recorded):
 
 
 def test_no_api_key_or_auth_header_is_stored(recorded):
-    blobs = [gzip.decompress((recorded["recording"] / "objects.jsonl.gz").read_bytes()), (recorded["recording"] / "manifest.json").read_bytes()]
+    blobs = [
+        gzip.decompress((recorded["recording"] / "objects.jsonl.gz").read_bytes()),
+        (recorded["recording"] / "manifest.json").read_bytes(),
+    ]
     cache = diskcache.Cache(str(recorded["cache"]))
     blobs += [cache[k] for k in cache.iterkeys()]
     blobs += [p.read_bytes() for p in recorded["cache"].rglob("*") if p.is_file()]
@@ -96,12 +123,15 @@ def _provider_response(content, tool_calls=None):
     )
 
 
-@pytest.mark.parametrize("model_class, content, tool_calls", [
-    ("litellm_textbased", "THOUGHT: look.\n\n```bash\ncat tempconv/convert.py\n```", None),
-    ("litellm_textbased", "I think the answer is 42.", None),  # no action: mini-swe-agent raises FormatError
-    ("litellm", "let me look", [TOOL_CALL]),  # the tool-call variant
-    ("litellm", "no tool call", None),
-])
+@pytest.mark.parametrize(
+    "model_class, content, tool_calls",
+    [
+        ("litellm_textbased", "THOUGHT: look.\n\n```bash\ncat tempconv/convert.py\n```", None),
+        ("litellm_textbased", "I think the answer is 42.", None),  # no action: mini-swe-agent raises FormatError
+        ("litellm", "let me look", [TOOL_CALL]),  # the tool-call variant
+        ("litellm", "no tool call", None),
+    ],
+)
 def test_replayed_message_is_what_mini_swe_agent_itself_returns(model_class, content, tool_calls):
     """For one provider response, RoutedModel's message equals the one mini-swe-agent's own model class returns."""
     import litellm
@@ -109,10 +139,10 @@ def test_replayed_message_is_what_mini_swe_agent_itself_returns(model_class, con
     from minisweagent.models import get_model_class
 
     from simulator import keys
-    from simulator.model import RoutedModel, response_record
-    from simulator.policy import LiveBudget, Tally, VirtualClock
-    from simulator.routers import RunConfig
-    from simulator.schemas import load_agent_config, load_pool
+    from simulator.config import load_agent_config, load_pool
+    from simulator.replay.context import LiveBudget, MissPolicy, ReplayContext
+    from simulator.replay.model import RoutedModel, response_record
+    from simulator.routers.protocol import RunConfig
     from simulator.store import MemoryStore
 
     pool, agent = load_pool("local"), load_agent_config("textbased")
@@ -121,7 +151,10 @@ def test_replayed_message_is_what_mini_swe_agent_itself_returns(model_class, con
     messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "fix the bug", "extra": {"t": 1}}]
     config = {k: v for k, v in model_config.items() if k != "model_class"}
     # mini-swe-agent's own model, answering with a fixed provider response (litellm's mock_response).
-    own = get_model_class("", model_class)(**config | {"model_name": tier.model, "model_kwargs": {"mock_response": _provider_response(content, tool_calls)}})
+    own = get_model_class("", model_class)(
+        **config
+        | {"model_name": tier.model, "model_kwargs": {"mock_response": _provider_response(content, tool_calls)}}
+    )
     try:
         expected = own.query(messages)
     except FormatError as e:
@@ -129,11 +162,23 @@ def test_replayed_message_is_what_mini_swe_agent_itself_returns(model_class, con
     response = litellm.ModelResponse(**expected["extra"]["response"])
 
     store = MemoryStore()
-    routed = RoutedModel(pool=pool, model_config=model_config, router=type("R", (), {"select": lambda self, ctx: "low"})(),
-                         router_label="low", store=store, policy="error", instance_id=INSTANCE,
-                         run_config=RunConfig(3, 3.0, 300, 0.0), clock=VirtualClock(), tally=Tally(), budget=LiveBudget())
+    ctx = ReplayContext(
+        pool=pool,
+        store=store,
+        policy=MissPolicy(),
+        budget=LiveBudget(),
+        instance_id=INSTANCE,
+        run_config=RunConfig(3, 3.0, 300, 0.0),
+    )
+    routed = RoutedModel(
+        ctx, router=type("R", (), {"select": lambda self, ctx: "low"})(), router_label="low", model_config=model_config
+    )
     head = routed.chain.extend_to(messages)
-    store.put("response", keys.response_key(head, tier.spec, 0), response_record(response, prefix=head, tier=tier, sample=0, latency_ms=10))
+    store.put(
+        "response",
+        keys.response_key(head, tier.spec, 0),
+        response_record(response, prefix=head, tier=tier, sample=0, latency_ms=10),
+    )
     try:
         got = routed.query(messages)
     except FormatError as e:
@@ -142,12 +187,16 @@ def test_replayed_message_is_what_mini_swe_agent_itself_returns(model_class, con
     assert got["extra"]["cost"] > 0 and got["extra"]["response"] == expected["extra"]["response"]
     if tool_calls:  # observations go back as tool messages with the provider's id, like mini-swe-agent's
         output = {"output": "a", "returncode": 0, "exception_info": ""}
-        assert _without_volatile(routed.format_observation_messages(got, [output])[0]) == _without_volatile(own.format_observation_messages(expected, [output])[0])
+        assert _without_volatile(routed.format_observation_messages(got, [output])[0]) == _without_volatile(
+            own.format_observation_messages(expected, [output])[0]
+        )
 
 
 def test_router_errors_end_only_that_trajectory(recorded, tmp_path):
     bad = tmp_path / "bad_router.py"
-    bad.write_text("def select(ctx):\n    if ctx.step_index == 1:\n        raise RuntimeError('no idea')\n    return 'low'\n")
+    bad.write_text(
+        "def select(ctx):\n    if ctx.step_index == 1:\n        raise RuntimeError('no idea')\n    return 'low'\n"
+    )
     report = json.loads(replay_json(recorded["recording"], "-r", str(bad), "-r", "always:low"))
     bad_run, good_run = report["runs"]
     if len(good_run["steps"]) > 1:
@@ -167,32 +216,97 @@ def test_export_import_merge_round_trip(recorded, tmp_path):
     assert exported == gzip.decompress((recorded["recording"] / "objects.jsonl.gz").read_bytes())
     twinsim("import", str(recorded["recording"]), "--cache", str(tmp_path / "cache2"))
     twinsim("export", str(tmp_path / "cache2"), str(tmp_path / "reexported"))
-    assert (tmp_path / "reexported" / "objects.jsonl.gz").read_bytes() == (tmp_path / "exported" / "objects.jsonl.gz").read_bytes()
+    assert (tmp_path / "reexported" / "objects.jsonl.gz").read_bytes() == (
+        tmp_path / "exported" / "objects.jsonl.gz"
+    ).read_bytes()
     twinsim("merge", str(recorded["recording"]), str(tmp_path / "exported"), "--out", str(tmp_path / "merged"))
     assert replay_json(tmp_path / "merged") == replay_json(recorded["recording"])
 
 
 def test_api_error_and_spend_cap_end_the_trajectory_cleanly(recorded, tmp_path):
     dead = write_pool(tmp_path / "dead.yaml", "http://127.0.0.1:9")  # nothing listens on port 9
-    out = twinsim("record", "--pool", str(dead), "--agent", str(recorded["agent"]), "-r", "always:low", "-i", INSTANCE,
-                  "--out", str(tmp_path / "r1"), "--cache", str(tmp_path / "c1"), "--json", "-", "-q")
+    out = twinsim(
+        "record",
+        "--pool",
+        str(dead),
+        "--agent",
+        str(recorded["agent"]),
+        "-r",
+        "always:low",
+        "-i",
+        INSTANCE,
+        "--out",
+        str(tmp_path / "r1"),
+        "--cache",
+        str(tmp_path / "c1"),
+        "--json",
+        "-",
+        "-q",
+    )
     run = json.loads(out.stdout)["runs"][0]
-    assert run["status"] == "incomplete" and "live call to tier low (openai/smollm2-135m) failed at step 0" in run["reason"]
-    capped = twinsim("record", "--pool", str(recorded["pool"]), "--agent", str(recorded["agent"]), "-r", "always:low", "-i", INSTANCE,
-                     "--max-live-usd", "0.0000001", "--out", str(tmp_path / "r2"), "--cache", str(tmp_path / "c2"), "--json", "-", "-q")
+    assert (
+        run["status"] == "incomplete"
+        and "live call to tier low (openai/smollm2-135m) failed at step 0" in run["reason"]
+    )
+    capped = twinsim(
+        "record",
+        "--pool",
+        str(recorded["pool"]),
+        "--agent",
+        str(recorded["agent"]),
+        "-r",
+        "always:low",
+        "-i",
+        INSTANCE,
+        "--max-live-usd",
+        "0.0000001",
+        "--out",
+        str(tmp_path / "r2"),
+        "--cache",
+        str(tmp_path / "c2"),
+        "--json",
+        "-",
+        "-q",
+    )
     run = json.loads(capped.stdout)["runs"][0]
     assert run["status"] == "incomplete" and "live spend cap reached" in run["reason"]
     assert run["live"]["response"] == 1  # the first call crossed the cap; no second call was made
 
 
 def test_sigkill_mid_record_loses_nothing_and_reissues_no_stored_call(tmp_path, smollm2_api_base):
-    pool, agent = write_pool(tmp_path / "pool.yaml", smollm2_api_base), write_agent(tmp_path / "agent.yaml", step_limit=5)
+    pool, agent = (
+        write_pool(tmp_path / "pool.yaml", smollm2_api_base),
+        write_agent(tmp_path / "agent.yaml", step_limit=5),
+    )
     cache = tmp_path / "cache"
-    args = [sys.executable, "-m", "simulator", "record", "--pool", str(pool), "--agent", str(agent), "-r", "always:low",
-            "-i", INSTANCE, "--out", str(tmp_path / "rec"), "--cache", str(cache), "--json", "-", "-q"]
+    args = [
+        sys.executable,
+        "-m",
+        "simulator",
+        "record",
+        "--pool",
+        str(pool),
+        "--agent",
+        str(agent),
+        "-r",
+        "always:low",
+        "-i",
+        INSTANCE,
+        "--out",
+        str(tmp_path / "rec"),
+        "--cache",
+        str(cache),
+        "--json",
+        "-",
+        "-q",
+    ]
     env = os.environ | {"TWINSIM_TEST_KEY": TEST_KEY}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    responses = lambda: {k: diskcache.Cache(str(cache))[k] for k in diskcache.Cache(str(cache)).iterkeys() if k.startswith("response/")} if cache.exists() else {}
+    responses = lambda: (
+        {k: diskcache.Cache(str(cache))[k] for k in diskcache.Cache(str(cache)).iterkeys() if k.startswith("response/")}
+        if cache.exists()
+        else {}
+    )
     deadline = time.monotonic() + 300
     while len(responses()) < 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)

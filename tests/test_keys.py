@@ -42,28 +42,41 @@ def test_integral_floats_address_like_ints_and_nan_is_refused():
 
 @given(st.lists(messages, min_size=1, max_size=8), st.data())
 def test_volatile_fields_never_enter_a_key(msgs, data):
-    noisy = [m | {"extra": {"timestamp": data.draw(st.floats(0, 1e9))}, "cache_control": {"type": "ephemeral"}} for m in msgs]
+    noisy = [
+        m | {"extra": {"timestamp": data.draw(st.floats(0, 1e9))}, "cache_control": {"type": "ephemeral"}} for m in msgs
+    ]
     assert keys.PrefixChain().extend_to(msgs) == keys.PrefixChain().extend_to(noisy)
 
 
 @given(text)
 def test_text_blocks_and_strings_address_alike(s):
     a = keys.PrefixChain().extend_to([{"role": "user", "content": s}])
-    b = keys.PrefixChain().extend_to([{"role": "user", "content": [{"type": "text", "text": s, "cache_control": {"type": "ephemeral"}}]}])
+    b = keys.PrefixChain().extend_to(
+        [{"role": "user", "content": [{"type": "text", "text": s, "cache_control": {"type": "ephemeral"}}]}]
+    )
     assert a == b
 
 
 def _tool_turn(call_id: str, command: str) -> list[dict]:
-    call = {"id": call_id, "type": "function", "function": {"name": "bash", "arguments": json.dumps({"command": command})}}
+    call = {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": "bash", "arguments": json.dumps({"command": command})},
+    }
     return [
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": call_id, "content": "ok"},
     ]
 
 
-@given(st.lists(st.tuples(st.text(min_size=1, max_size=12), text), min_size=1, max_size=4, unique_by=lambda t: t[0]), st.data())
+@given(
+    st.lists(st.tuples(st.text(min_size=1, max_size=12), text), min_size=1, max_size=4, unique_by=lambda t: t[0]),
+    st.data(),
+)
 def test_provider_tool_call_ids_are_renamed_positionally(turns, data):
-    other_ids = data.draw(st.lists(st.text(min_size=1, max_size=12), min_size=len(turns), max_size=len(turns), unique=True))
+    other_ids = data.draw(
+        st.lists(st.text(min_size=1, max_size=12), min_size=len(turns), max_size=len(turns), unique=True)
+    )
     a = [m for call_id, cmd in turns for m in _tool_turn(call_id, cmd)]
     b = [m for (_, cmd), call_id in zip(turns, other_ids) for m in _tool_turn(call_id, cmd)]
     assert keys.PrefixChain().extend_to(a) == keys.PrefixChain().extend_to(b)
@@ -116,7 +129,9 @@ def test_each_sample_has_its_own_key(msgs, i, j):
 
 
 def test_api_base_and_keys_do_not_split_the_cache():
-    assert keys.tier_spec("m", {"temperature": 0, "api_base": "a", "api_key": "k"}) == keys.tier_spec("m", {"temperature": 0})
+    assert keys.tier_spec("m", {"temperature": 0, "api_base": "a", "api_key": "k"}) == keys.tier_spec(
+        "m", {"temperature": 0}
+    )
 
 
 def test_observation_chain_ignores_tool_call_ids_and_depends_on_history():

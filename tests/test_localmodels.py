@@ -5,10 +5,11 @@ import importlib.util
 import os
 
 import pytest
+from conftest import free_port
 
 import simulator  # noqa: F401  (first: keeps litellm from fetching its price map)
-from conftest import free_port
-from simulator.localmodels import SPECS, ModelIntegrityError, ModelSpec, fetch_models, model_path, serve_local
+from simulator.localmodels.models import SPECS, ModelIntegrityError, ModelSpec, fetch_models, model_path
+from simulator.localmodels.serve import serve_local
 
 
 def needs_smollm2_wheel() -> None:
@@ -23,8 +24,12 @@ def needs_smollm2_wheel() -> None:
 def fake_tier(tmp_path, monkeypatch):
     content = b"GGUF, but not really a model"
     spec = ModelSpec(
-        tier="fake", alias="fake", filename="fake.gguf", sha256=hashlib.sha256(content).hexdigest(),
-        parts=(("fake==1.0", "fake/fake.gguf"),), n_ctx=512,
+        tier="fake",
+        alias="fake",
+        filename="fake.gguf",
+        sha256=hashlib.sha256(content).hexdigest(),
+        parts=(("fake==1.0", "fake/fake.gguf"),),
+        n_ctx=512,
     )
     monkeypatch.setitem(SPECS, "fake", spec)
     return spec, content
@@ -85,8 +90,12 @@ def test_served_smollm2_answers_litellm_reproducibly(low_api_base, sampling):
 
     def ask():
         return litellm.completion(
-            model=f"openai/{SPECS['low'].alias}", api_base=low_api_base, api_key="none", max_tokens=24,
-            messages=[{"role": "user", "content": "Name three colours."}], **sampling,
+            model=f"openai/{SPECS['low'].alias}",
+            api_base=low_api_base,
+            api_key="none",
+            max_tokens=24,
+            messages=[{"role": "user", "content": "Name three colours."}],
+            **sampling,
         )
 
     first, second = ask(), ask()

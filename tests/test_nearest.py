@@ -4,10 +4,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator import keys
-from simulator.environment import CachedEnvironment, cached_evaluate
-from simulator.nearest import Recorded, task_depth
-from simulator.policy import Incomplete, MissPolicy, Tally, VirtualClock
-from simulator.schemas import ObservationRecord, load_pool
+from simulator.config import load_pool
+from simulator.records import ObservationRecord
+from simulator.replay.context import Incomplete, LiveBudget, MissPolicy, ReplayContext
+from simulator.replay.environment import CachedEnvironment
+from simulator.replay.evaluation import cached_evaluate
+from simulator.replay.nearest import Recorded, task_depth
+from simulator.routers.protocol import RunConfig
 from simulator.store import MemoryStore
 
 POOL = load_pool("local")
@@ -19,7 +22,10 @@ def task(text="fix the converter"):
 
 
 def step(command, output):
-    return [{"role": "assistant", "content": f"```bash\n{command}\n```"}, {"role": "user", "content": f"<output>{output}</output>"}]
+    return [
+        {"role": "assistant", "content": f"```bash\n{command}\n```"},
+        {"role": "user", "content": f"<output>{output}</output>"},
+    ]
 
 
 def chain_of(messages):
@@ -108,8 +114,15 @@ paths = st.lists(st.tuples(contents, contents), min_size=0, max_size=3)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["t1", "t2"]), paths, st.sampled_from(POOL.names)), max_size=8), st.sampled_from(["t1", "t2"]), paths, st.sampled_from(POOL.names))
-def test_choice_is_a_recorded_answer_of_the_same_task_whatever_the_insertion_order(recorded, asked_task, asked_path, tier):
+@given(
+    st.lists(st.tuples(st.sampled_from(["t1", "t2"]), paths, st.sampled_from(POOL.names)), max_size=8),
+    st.sampled_from(["t1", "t2"]),
+    paths,
+    st.sampled_from(POOL.names),
+)
+def test_choice_is_a_recorded_answer_of_the_same_task_whatever_the_insertion_order(
+    recorded, asked_task, asked_path, tier
+):
     def build(entries):
         store, answers = MemoryStore(), {}
         for task_text, path, answered_by in entries:
@@ -146,8 +159,24 @@ def test_miss_policy_parses_approximate_per_kind():
             raise AssertionError(bad)
 
 
+def context(store, policy, instance_id, steps=0):
+    """A trajectory's context with `steps` model steps already served (their traces do not matter here)."""
+    ctx = ReplayContext(
+        pool=POOL,
+        store=store,
+        policy=MissPolicy.parse(policy),
+        budget=LiveBudget(),
+        instance_id=instance_id,
+        run_config=RunConfig(3, 3.0, 300, 0.0),
+    )
+    ctx.steps.extend([None] * steps)
+    return ctx
+
+
 def observation(store, parent, command, output):
-    record = ObservationRecord(parent=parent, action={"command": command}, output={"output": output, "returncode": 0}).model_dump(mode="json")
+    record = ObservationRecord(
+        parent=parent, action={"command": command}, output={"output": output, "returncode": 0}
+    ).model_dump(mode="json")
     key = keys.observation_key(parent, {"command": command})
     store.put("observation", key, record)
     return key
@@ -160,13 +189,18 @@ def test_without_an_environment_an_observation_comes_from_the_same_action_in_the
     far = observation(store, root, "cat a.py", "x = 0")
     near = observation(store, ls, "cat a.py", "x = 1")
     observation(store, keys.environment_root(env_spec, "i2"), "pwd", "/i2")
-    tally = Tally()
-    env = CachedEnvironment(make_env=None, env_spec=env_spec, instance_id="i1", store=store, policy="approximate", clock=VirtualClock(), tally=tally, template_names=set())
+    ctx = context(store, "approximate", "i1")
+    tally = ctx.tally
+    env = CachedEnvironment(ctx, env_spec=env_spec, template_names=set())
     assert env.execute({"command": "ls"})["output"] == "a.py"  # a hit
     assert env.execute({"command": "cat a.py"})["output"] == "x = 1"  # a hit too: same state
     assert env.execute({"command": "cat a.py"})["output"] == "x = 1"  # the state after it was never recorded
     (approx,) = tally.approximations
-    assert (approx.kind, approx.used, approx.how) == ("observation", near, "nearest-state") and 0 < approx.similarity < 1
+    assert (approx.kind, approx.used, approx.how) == (
+        "observation",
+        near,
+        "nearest-state",
+    ) and 0 < approx.similarity < 1
     assert far != near
     try:
         env.execute({"command": "pwd"})  # recorded only for another instance
@@ -189,14 +223,29 @@ class Grader:
 
 def test_an_ungraded_patch_is_graded_unstored_or_estimated_from_the_nearest_graded_one():
     instance = {"instance_id": "i1"}
-    store, grader, tally = MemoryStore(), Grader(), Tally()
-    cached_evaluate(grader, instance, "+fix the bug\n", store=store, policy="live", tally=tally)
-    cached_evaluate(grader, instance, "+break it\n", store=store, policy="live", tally=tally)
+    store, grader = MemoryStore(), Grader()
+    live = context(store, "live", "i1")
+    cached_evaluate(live, grader, instance, "+fix the bug\n")
+    cached_evaluate(live, grader, instance, "+break it\n")
     objects = dict(store.objects)
-    key, record = cached_evaluate(grader, instance, "+fix the bugs\n", store=store, policy="approximate", tally=tally, step=4)
+    ctx = context(store, "approximate", "i1", steps=4)
+    tally = ctx.tally
+    key, record = cached_evaluate(ctx, grader, instance, "+fix the bugs\n")
     assert record["resolved"] and grader.calls == 3 and store.objects == objects  # graded, not stored
-    assert tally.approximations[-1].model_dump() == {"kind": "evaluation", "step": 4, "asked": key, "used": key, "similarity": 1.0, "how": "live-eval"}
-    key, record = cached_evaluate(grader, instance, "+fix the bugs\n", store=store, policy="approximate", tally=tally, step=4, runnable=False)
+    assert tally.approximations[-1].model_dump() == {
+        "kind": "evaluation",
+        "step": 4,
+        "asked": key,
+        "used": key,
+        "similarity": 1.0,
+        "how": "live-eval",
+    }
+    key, record = cached_evaluate(ctx, grader, instance, "+fix the bugs\n", runnable=False)
     estimate = tally.approximations[-1]
-    assert record["resolved"] and grader.calls == 3 and estimate.how == "estimated" and key == estimate.used != estimate.asked
+    assert (
+        record["resolved"]
+        and grader.calls == 3
+        and estimate.how == "estimated"
+        and key == estimate.used != estimate.asked
+    )
     assert store.get("evaluation", estimate.used)["patch"] == "+fix the bug\n" and 0.9 < estimate.similarity < 1

@@ -26,7 +26,11 @@ def test_every_recorded_run_replays_exactly_with_zero_live_calls(report):
     recorded = {(r["router"], r["instance_id"]): r for r in manifest["runs"]}
     for run in data["runs"]:
         original = recorded[(run["router"], run["instance_id"])]
-        assert (run["status"], run["spend_usd"], run["evaluation"]) == (original["status"], original["spend_usd"], original["evaluation"])
+        assert (run["status"], run["spend_usd"], run["evaluation"]) == (
+            original["status"],
+            original["spend_usd"],
+            original["evaluation"],
+        )
 
 
 def test_strict_replay_is_byte_identical_across_processes(report):

@@ -9,13 +9,27 @@ import signal
 import pytest
 
 from simulator import keys
-from simulator.recording import Recording, RecordingError, import_recording, load_recording, merge, recording_from_store, save_recording
-from simulator.schemas import Manifest, load_agent_config, load_pool
+from simulator.config import load_agent_config, load_pool
+from simulator.recording import (
+    Recording,
+    RecordingError,
+    import_recording,
+    load_recording,
+    merge,
+    recording_from_store,
+    save_recording,
+)
+from simulator.records import Manifest
 from simulator.store import DiskStore, MemoryStore
 
 
 def manifest(name="t") -> Manifest:
-    return Manifest(name=name, pool=load_pool("local"), agent=load_agent_config("textbased"), suite={"name": "local", "version": "1", "sha256": "x"})
+    return Manifest(
+        name=name,
+        pool=load_pool("local"),
+        agent=load_agent_config("textbased"),
+        suite={"name": "local", "version": "1", "sha256": "x"},
+    )
 
 
 def response(content: str, sample: int = 0) -> tuple[str, dict]:
@@ -23,10 +37,13 @@ def response(content: str, sample: int = 0) -> tuple[str, dict]:
     head = chain.extend_to([{"role": "user", "content": content}])
     spec = keys.tier_spec("openai/m", {"temperature": 0})
     record = {
-        "prefix": head, "tier": spec, "sample": sample,
+        "prefix": head,
+        "tier": spec,
+        "sample": sample,
         "message": {"role": "assistant", "content": "ok " + content},
         "usage": {"prompt_tokens": 10, "completion_tokens": 2, "cached_tokens": 0},
-        "latency_ms": 5, "raw": {"id": "x"},
+        "latency_ms": 5,
+        "raw": {"id": "x"},
     }
     return keys.response_key(head, spec, sample), record
 

@@ -19,9 +19,11 @@ from minisweagent.models.utils.actions_text import format_observation_messages, 
 from minisweagent.models.utils.actions_toolcall import format_toolcall_observation_messages
 
 from simulator.cli import main
-from simulator.costs import PromptCacheSimulator
-from simulator.routers import BUILTINS, RouterDecision, RouterError, RunConfig, context_json, decide, make_context, router_factory, step_troubles
-from simulator.schemas import load_agent_config, load_pool
+from simulator.config import load_agent_config, load_pool
+from simulator.replay.promptcache import PromptCacheSimulator
+from simulator.routers.builtin import step_troubles
+from simulator.routers.protocol import RouterDecision, RouterError, RunConfig, context_json, decide, make_context
+from simulator.routers.registry import BUILTINS, builtin, router_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "recordings" / "quickstart"
@@ -33,8 +35,13 @@ TASK = [{"role": "system", "content": "You fix bugs."}, {"role": "user", "conten
 
 def ctx(step=0, instance="i1", *, pool=LOCAL, messages=TASK, cache=None, now=0.0, spent=0.0, budget=3.0):
     return make_context(
-        instance_id=instance, step_index=step, messages=messages, tools=(), pool=pool,
-        cache_state=(cache or PromptCacheSimulator(pool)).snapshot(now), budget_so_far_usd=spent,
+        instance_id=instance,
+        step_index=step,
+        messages=messages,
+        tools=(),
+        pool=pool,
+        cache_state=(cache or PromptCacheSimulator(pool)).snapshot(now),
+        budget_so_far_usd=spent,
         run_config=RunConfig(max_steps=10, budget_usd=budget, wallclock_ttl_sec=300, select_timeout_sec=0.0),
     )
 
@@ -48,21 +55,35 @@ def pick(spec, context, pool=LOCAL):
 
 def step(command, returncode=0):
     content = f"THOUGHT: next.\n```bash\n{command}\n```"
-    actions = parse_regex_actions(content, action_regex=AGENT["action_regex"], format_error_template=AGENT["format_error_template"])
-    observation = format_observation_messages([{"output": "out", "returncode": returncode, "exception_info": ""}], observation_template=AGENT["observation_template"])
+    actions = parse_regex_actions(
+        content, action_regex=AGENT["action_regex"], format_error_template=AGENT["format_error_template"]
+    )
+    observation = format_observation_messages(
+        [{"output": "out", "returncode": returncode, "exception_info": ""}],
+        observation_template=AGENT["observation_template"],
+    )
     return [{"role": "assistant", "content": content, "extra": {"actions": actions}}, *observation]
 
 
 def format_error():
     with pytest.raises(FormatError) as e:
-        parse_regex_actions("I will just think.", action_regex=AGENT["action_regex"], format_error_template=AGENT["format_error_template"])
+        parse_regex_actions(
+            "I will just think.",
+            action_regex=AGENT["action_regex"],
+            format_error_template=AGENT["format_error_template"],
+        )
     return [e.value.messages[0]]
 
 
 def tool_step(command, returncode, call_id):
-    call = {"id": call_id, "type": "function", "function": {"name": "bash", "arguments": json.dumps({"command": command})}}
+    call = {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": "bash", "arguments": json.dumps({"command": command})},
+    }
     observation = format_toolcall_observation_messages(
-        actions=[{"command": command, "tool_call_id": call_id}], outputs=[{"output": "", "returncode": returncode, "exception_info": ""}],
+        actions=[{"command": command, "tool_call_id": call_id}],
+        outputs=[{"output": "", "returncode": returncode, "exception_info": ""}],
         observation_template=AGENT["observation_template"],
     )
     return [{"role": "assistant", "content": "", "tool_calls": [call]}, *observation]
@@ -81,14 +102,41 @@ def test_step_troubles_reads_exit_codes_format_errors_and_repeats():
 
 def test_context_carries_twinrouterbench_fields():
     c = ctx(pool=POOL)
-    assert c.available_models == ("deepseek/deepseek-v3.2", "minimax/minimax-m2.7", "google/gemini-3-flash-preview", "anthropic/claude-opus-4.6")
+    assert c.available_models == (
+        "deepseek/deepseek-v3.2",
+        "minimax/minimax-m2.7",
+        "google/gemini-3-flash-preview",
+        "anthropic/claude-opus-4.6",
+    )
     assert c.cache_state.get("anthropic/claude-opus-4.6").prefix_token_count == 0
     assert c.run_config.budget_usd == 3.0
     view = json.loads(json.dumps(context_json(ctx(messages=TASK + step("ls")))))
-    assert set(view) == {"instance_id", "step_index", "messages", "tools", "available_models", "cache_state", "budget_so_far_usd", "run_config"}
-    assert view["messages"][2] == {"role": "assistant", "content": "THOUGHT: next.\n```bash\nls\n```"}  # semantic fields only
-    assert view["cache_state"]["by_model"]["mid"] == {"model_id": "mid", "last_call_ts": None, "prefix_token_count": 0, "prefix_hash": None}
-    assert view["run_config"] == {"max_steps": 10, "budget_usd": 3.0, "wallclock_ttl_sec": 300, "select_timeout_sec": 0.0}
+    assert set(view) == {
+        "instance_id",
+        "step_index",
+        "messages",
+        "tools",
+        "available_models",
+        "cache_state",
+        "budget_so_far_usd",
+        "run_config",
+    }
+    assert view["messages"][2] == {
+        "role": "assistant",
+        "content": "THOUGHT: next.\n```bash\nls\n```",
+    }  # semantic fields only
+    assert view["cache_state"]["by_model"]["mid"] == {
+        "model_id": "mid",
+        "last_call_ts": None,
+        "prefix_token_count": 0,
+        "prefix_hash": None,
+    }
+    assert view["run_config"] == {
+        "max_steps": 10,
+        "budget_usd": 3.0,
+        "wallclock_ttl_sec": 300,
+        "select_timeout_sec": 0.0,
+    }
 
 
 # --- built-ins ------------------------------------------------------------------------------
@@ -118,7 +166,9 @@ def test_random_is_reproducible_per_seed_and_instance():
 def test_uniform_random_keeps_the_stream_the_quickstart_was_recorded_with():
     rng = random.Random("1:inst")
     router = router_factory("random:seed=1", LOCAL)()
-    assert [decide(router, "r", ctx(i, "inst"), LOCAL)[0] for i in range(30)] == [rng.choice(LOCAL.names) for _ in range(30)]
+    assert [decide(router, "r", ctx(i, "inst"), LOCAL)[0] for i in range(30)] == [
+        rng.choice(LOCAL.names) for _ in range(30)
+    ]
 
 
 def test_round_robin_cycles_cheapest_first():
@@ -129,7 +179,13 @@ def test_round_robin_cycles_cheapest_first():
 def test_schedule_counts_lists_and_then():
     assert [pick("schedule:high=2,then=low", ctx(i))[0] for i in range(4)] == ["high", "high", "low", "low"]
     assert [pick("schedule:high=1,mid=2", ctx(i))[0] for i in range(5)] == ["high", "mid", "mid", "low", "low"]
-    assert [pick("schedule:tiers=high/mid/high,then=mid", ctx(i))[0] for i in range(5)] == ["high", "mid", "high", "mid", "mid"]
+    assert [pick("schedule:tiers=high/mid/high,then=mid", ctx(i))[0] for i in range(5)] == [
+        "high",
+        "mid",
+        "high",
+        "mid",
+        "mid",
+    ]
 
 
 def escalations(spec, steps):
@@ -143,18 +199,47 @@ def escalations(spec, steps):
 
 def test_escalate_moves_up_on_trouble_and_down_after_clean_steps():
     ok, fail = step("ls"), step("pytest", 1)
-    assert escalations("escalate", [ok, fail, step("a"), format_error(), step("b"), fail]) == ["low", "low", "mid", "mid", "high", "high", "high"]
+    assert escalations("escalate", [ok, fail, step("a"), format_error(), step("b"), fail]) == [
+        "low",
+        "low",
+        "mid",
+        "mid",
+        "high",
+        "high",
+        "high",
+    ]
     assert escalations("escalate", [ok, ok]) == ["low", "low", "mid"]  # the same action twice is trouble
-    assert escalations("escalate:patience=2", [fail, step("a"), step("b", 2), step("c", 2)]) == ["low", "low", "low", "low", "mid"]
-    assert escalations("escalate:down_after=1", [fail, step("a"), step("b"), step("c")]) == ["low", "mid", "low", "low", "low"]
-    assert escalations("escalate:start=mid,down_after=2", [fail, step("a"), step("b"), step("c")]) == ["mid", "high", "high", "mid", "mid"]
+    assert escalations("escalate:patience=2", [fail, step("a"), step("b", 2), step("c", 2)]) == [
+        "low",
+        "low",
+        "low",
+        "low",
+        "mid",
+    ]
+    assert escalations("escalate:down_after=1", [fail, step("a"), step("b"), step("c")]) == [
+        "low",
+        "mid",
+        "low",
+        "low",
+        "low",
+    ]
+    assert escalations("escalate:start=mid,down_after=2", [fail, step("a"), step("b"), step("c")]) == [
+        "mid",
+        "high",
+        "high",
+        "mid",
+        "mid",
+    ]
     assert pick("escalate", ctx(1, messages=TASK + step("ls", 1)))[1] == "escalate: up after exit code 1"
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["ok", "fail", "format", "same"]), max_size=12), st.integers(1, 3), st.integers(0, 3))
 def test_escalate_moves_at_most_one_tier_per_step_and_only_up_without_down_after(kinds, patience, down_after):
-    steps = [{"ok": step(f"echo {i}"), "fail": step(f"false {i}", 1), "format": format_error(), "same": step("echo same")}[k] for i, k in enumerate(kinds)]
+    steps = [
+        {"ok": step(f"echo {i}"), "fail": step(f"false {i}", 1), "format": format_error(), "same": step("echo same")}[k]
+        for i, k in enumerate(kinds)
+    ]
     levels = [LOCAL.names.index(t) for t in escalations(f"escalate:patience={patience},down_after={down_after}", steps)]
     assert all(abs(b - a) <= 1 for a, b in zip(levels, levels[1:]))
     if not down_after:
@@ -162,12 +247,31 @@ def test_escalate_moves_at_most_one_tier_per_step_and_only_up_without_down_after
 
 
 def test_budget_downgrades_as_the_trajectory_spends():
-    assert [pick("budget", ctx(spent=s, budget=1.0))[0] for s in (0.0, 0.49, 0.5, 0.79, 0.8, 2.0)] == ["high", "high", "mid", "mid", "low", "low"]
-    assert [pick("budget:usd=0.01", ctx(spent=s))[0] for s in (0.001, 0.006, 0.009)] == ["high", "mid", "low"]  # usd= overrides run_config
-    assert [pick("budget:high=0.2,mid=0.4,else=mid", ctx(spent=s, budget=1.0))[0] for s in (0.1, 0.3, 0.9)] == ["high", "mid", "mid"]
+    assert [pick("budget", ctx(spent=s, budget=1.0))[0] for s in (0.0, 0.49, 0.5, 0.79, 0.8, 2.0)] == [
+        "high",
+        "high",
+        "mid",
+        "mid",
+        "low",
+        "low",
+    ]
+    assert [pick("budget:usd=0.01", ctx(spent=s))[0] for s in (0.001, 0.006, 0.009)] == [
+        "high",
+        "mid",
+        "low",
+    ]  # usd= overrides run_config
+    assert [pick("budget:high=0.2,mid=0.4,else=mid", ctx(spent=s, budget=1.0))[0] for s in (0.1, 0.3, 0.9)] == [
+        "high",
+        "mid",
+        "mid",
+    ]
     assert pick("budget", ctx(spent=5.0, budget=0.0))[0] == "high"  # no budget: nothing counts as spent
     assert pick("budget", ctx(spent=0.6, budget=1.0)) == ("mid", "budget: 60% spent")
-    assert [pick("budget", ctx(spent=s, budget=1.0, pool=POOL), POOL)[0] for s in (0.1, 0.6, 0.9)] == ["high", "mid_high", "low"]
+    assert [pick("budget", ctx(spent=s, budget=1.0, pool=POOL), POOL)[0] for s in (0.1, 0.6, 0.9)] == [
+        "high",
+        "mid_high",
+        "low",
+    ]
 
 
 def warm_cache(*calls):
@@ -182,18 +286,53 @@ def test_cache_aware_stays_warm_and_escalates_on_trouble():
     messages = TASK + step("ls")
     assert pick("cache-aware", ctx(0)) == ("low", "cache-aware: cold start")
     assert pick("cache-aware:start=mid", ctx(0))[0] == "mid"
-    assert pick("cache-aware", ctx(1, messages=messages, cache=warm_cache(("high", 10.0)), now=20.0)) == ("high", "cache-aware: warm")
-    assert pick("cache-aware", ctx(2, messages=messages, cache=warm_cache(("low", 10.0), ("mid", 30.0)), now=40.0))[0] == "mid"  # the one called last
-    assert pick("cache-aware", ctx(1, messages=messages, cache=warm_cache(("high", 10.0)), now=400.0))[0] == "low"  # past the TTL: cold
+    assert pick("cache-aware", ctx(1, messages=messages, cache=warm_cache(("high", 10.0)), now=20.0)) == (
+        "high",
+        "cache-aware: warm",
+    )
+    assert (
+        pick("cache-aware", ctx(2, messages=messages, cache=warm_cache(("low", 10.0), ("mid", 30.0)), now=40.0))[0]
+        == "mid"
+    )  # the one called last
+    assert (
+        pick("cache-aware", ctx(1, messages=messages, cache=warm_cache(("high", 10.0)), now=400.0))[0] == "low"
+    )  # past the TTL: cold
     troubled = TASK + step("pytest", 1)
-    assert pick("cache-aware", ctx(1, messages=troubled, cache=warm_cache(("low", 10.0)), now=20.0)) == ("mid", "cache-aware: up after exit code 1")
-    assert pick("cache-aware:patience=2", ctx(1, messages=troubled, cache=warm_cache(("low", 10.0)), now=20.0))[0] == "low"
-    assert pick("cache-aware", ctx(1, messages=troubled, cache=warm_cache(("high", 10.0)), now=20.0))[0] == "high"  # already at the top
+    assert pick("cache-aware", ctx(1, messages=troubled, cache=warm_cache(("low", 10.0)), now=20.0)) == (
+        "mid",
+        "cache-aware: up after exit code 1",
+    )
+    assert (
+        pick("cache-aware:patience=2", ctx(1, messages=troubled, cache=warm_cache(("low", 10.0)), now=20.0))[0] == "low"
+    )
+    assert (
+        pick("cache-aware", ctx(1, messages=troubled, cache=warm_cache(("high", 10.0)), now=20.0))[0] == "high"
+    )  # already at the top
 
 
-@pytest.mark.parametrize("spec", ["random:seed=3,weights=low:1/mid:2/high:3", "round-robin", "schedule:high=2", "escalate:down_after=1", "budget:usd=0.01", "cache-aware"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "random:seed=3,weights=low:1/mid:2/high:3",
+        "round-robin",
+        "schedule:high=2",
+        "escalate:down_after=1",
+        "budget:usd=0.01",
+        "cache-aware",
+    ],
+)
 def test_builtins_are_deterministic(spec):
-    contexts = [ctx(i, "inst", messages=TASK + sum((step(f"c{j % 3}", j % 2) for j in range(i)), []), spent=0.002 * i, cache=warm_cache(("mid", 1.0 * i)), now=1.0 * i + 1) for i in range(8)]
+    contexts = [
+        ctx(
+            i,
+            "inst",
+            messages=TASK + sum((step(f"c{j % 3}", j % 2) for j in range(i)), []),
+            spent=0.002 * i,
+            cache=warm_cache(("mid", 1.0 * i)),
+            now=1.0 * i + 1,
+        )
+        for i in range(8)
+    ]
 
     def run():
         router = router_factory(spec, LOCAL)()
@@ -233,7 +372,8 @@ def test_bad_specs_are_clear(spec, message):
 
 def test_twinsim_routers_lists_every_builtin_with_its_syntax():
     out = CliRunner().invoke(main, ["routers"]).output
-    for router in BUILTINS.values():
+    for name in BUILTINS:
+        router = builtin(name)
         assert router.syntax in out and router.__doc__.strip().splitlines()[0] in out
     assert "http(s)://" in out and "examples/custom_router.py" in out
 
@@ -315,7 +455,10 @@ def router_server():
             answer = {
                 "/garbage": b"<html>not json</html>",
                 "/wrong": json.dumps({"choice": "high"}).encode(),
-            }.get(self.path, json.dumps({"tier": self.path.rsplit("/", 1)[-1], "rationale": f"step {body['step_index']}"}).encode())
+            }.get(
+                self.path,
+                json.dumps({"tier": self.path.rsplit("/", 1)[-1], "rationale": f"step {body['step_index']}"}).encode(),
+            )
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
@@ -355,14 +498,39 @@ def test_http_routers_end_to_end(router_server):
     instance = "twinsim__tempconv-1"
     hang, garbage = f"{base}/hang#timeout=0.5", f"{base}/garbage"
     start = time.monotonic()
-    report = json.loads(twinsim("replay", str(QUICKSTART), "-i", instance, "-r", f"{base}/tier/high", "-r", hang, "-r", garbage, "-r", "always:high", "--json", "-", "-q").stdout)
+    report = json.loads(
+        twinsim(
+            "replay",
+            str(QUICKSTART),
+            "-i",
+            instance,
+            "-r",
+            f"{base}/tier/high",
+            "-r",
+            hang,
+            "-r",
+            garbage,
+            "-r",
+            "always:high",
+            "--json",
+            "-",
+            "-q",
+        ).stdout
+    )
     assert time.monotonic() - start < 60
     http_high, hung, garbled, always = report["runs"]
     assert [s["tier"] for s in http_high["steps"]] == [s["tier"] for s in always["steps"]]
-    assert (http_high["status"], http_high["spend_usd"]) == (always["status"], always["spend_usd"]) and always["status"] != "incomplete"
+    assert (http_high["status"], http_high["spend_usd"]) == (always["status"], always["spend_usd"]) and always[
+        "status"
+    ] != "incomplete"
     assert [s["rationale"] for s in http_high["steps"]] == [f"step {i}" for i in range(len(always["steps"]))]
-    assert hung["status"] == "incomplete" and hung["reason"] == f"router {hang!r} at step 0 of {instance}: no answer within 0.5 s"
-    assert garbled["status"] == "incomplete" and garbled["reason"].startswith(f"router {garbage!r} at step 0 of {instance}: the endpoint answered")
+    assert (
+        hung["status"] == "incomplete"
+        and hung["reason"] == f"router {hang!r} at step 0 of {instance}: no answer within 0.5 s"
+    )
+    assert garbled["status"] == "incomplete" and garbled["reason"].startswith(
+        f"router {garbage!r} at step 0 of {instance}: the endpoint answered"
+    )
     served = [b for b in bodies if b["path"] == "/tier/high" and b["instance_id"] == instance]
     assert [b["step_index"] for b in served] == list(range(len(always["steps"])))
     assert served[-1]["messages"][0]["role"] == "system" and served[-1]["run_config"]["max_steps"] > 0
@@ -370,12 +538,30 @@ def test_http_routers_end_to_end(router_server):
 
 # --- end to end on the quickstart -----------------------------------------------------------
 
-STATEFUL = ["random:seed=4,weights=low:1/high:2", "round-robin", "schedule:high=2,then=low", "escalate", "escalate:start=mid,patience=2,down_after=1", "budget:usd=0.005", "cache-aware", "cache-aware:start=high"]
+STATEFUL = [
+    "random:seed=4,weights=low:1/high:2",
+    "round-robin",
+    "schedule:high=2,then=low",
+    "escalate",
+    "escalate:start=mid,patience=2,down_after=1",
+    "budget:usd=0.005",
+    "cache-aware",
+    "cache-aware:start=high",
+]
 
 
 @pytest.fixture(scope="module")
 def builtin_report():
-    return twinsim("replay", str(QUICKSTART), "--on-miss", "error", "-q", "--json", "-", *[a for spec in STATEFUL for a in ("-r", spec)]).stdout
+    return twinsim(
+        "replay",
+        str(QUICKSTART),
+        "--on-miss",
+        "error",
+        "-q",
+        "--json",
+        "-",
+        *[a for spec in STATEFUL for a in ("-r", spec)],
+    ).stdout
 
 
 def test_every_builtin_replays_strictly_and_reports_incomplete_runs_with_reasons(builtin_report):
@@ -392,15 +578,43 @@ def test_every_builtin_replays_strictly_and_reports_incomplete_runs_with_reasons
 
 
 def test_stateful_builtins_give_the_same_json_with_two_jobs(builtin_report):
-    again = twinsim("replay", str(QUICKSTART), "--on-miss", "error", "-q", "--json", "-", "--jobs", "2", *[a for spec in STATEFUL for a in ("-r", spec)]).stdout
+    again = twinsim(
+        "replay",
+        str(QUICKSTART),
+        "--on-miss",
+        "error",
+        "-q",
+        "--json",
+        "-",
+        "--jobs",
+        "2",
+        *[a for spec in STATEFUL for a in ("-r", spec)],
+    ).stdout
     assert again == builtin_report
 
 
 def test_the_example_router_and_failing_routers_on_the_quickstart(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("def unknown(ctx):\n    return 'gpt-9' if ctx.step_index == 1 else 'high'\ndef raises(ctx):\n    return 1 / 0\n")
+    bad.write_text(
+        "def unknown(ctx):\n    return 'gpt-9' if ctx.step_index == 1 else 'high'\ndef raises(ctx):\n    return 1 / 0\n"
+    )
     example = "examples/custom_router.py:WarmUnderBudget"
-    out = twinsim("replay", "recordings/quickstart", "-r", example, "-r", f"{bad}:unknown", "-r", f"{bad}:raises", "-r", "always:high", "--json", "-", "-q", cwd=ROOT).stdout
+    out = twinsim(
+        "replay",
+        "recordings/quickstart",
+        "-r",
+        example,
+        "-r",
+        f"{bad}:unknown",
+        "-r",
+        f"{bad}:raises",
+        "-r",
+        "always:high",
+        "--json",
+        "-",
+        "-q",
+        cwd=ROOT,
+    ).stdout
     report = json.loads(out)
     by_router = {}
     for run in report["runs"]:
@@ -412,12 +626,25 @@ def test_the_example_router_and_failing_routers_on_the_quickstart(tmp_path):
     stopped = [r for r in by_router[f"{bad}:unknown"] if r["status"] == "incomplete"]
     assert stopped  # every trajectory that reached step 1
     for run in stopped:
-        assert run["reason"] == f"router '{bad}:unknown' at step 1 of {run['instance_id']}: unknown tier 'gpt-9'; pool 'local' has low, mid, high"
+        assert (
+            run["reason"] == f"router '{bad}:unknown' at step 1 of {run['instance_id']}: "
+            "unknown tier 'gpt-9'; pool 'local' has low, mid, high"
+        )
     for run in by_router[f"{bad}:raises"]:
-        assert run["reason"] == f"router '{bad}:raises' at step 0 of {run['instance_id']} raised ZeroDivisionError: division by zero"
+        assert (
+            run["reason"]
+            == f"router '{bad}:raises' at step 0 of {run['instance_id']} raised ZeroDivisionError: division by zero"
+        )
 
 
-@pytest.mark.parametrize(("spec", "message"), [("escalate:patience=0", "patience=0 is below 1"), ("budget:top=0.5", "unknown parameter 'top'"), ("nope", "unknown router 'nope'")])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("escalate:patience=0", "patience=0 is below 1"),
+        ("budget:top=0.5", "unknown parameter 'top'"),
+        ("nope", "unknown router 'nope'"),
+    ],
+)
 def test_a_bad_spec_is_a_cli_error_before_any_replay(spec, message):
     result = CliRunner().invoke(main, ["replay", str(QUICKSTART), "-r", "always:high", "-r", spec, "-q"])
     assert result.exit_code == 1 and message in result.output and result.exception.__class__ is SystemExit
@@ -425,14 +652,12 @@ def test_a_bad_spec_is_a_cli_error_before_any_replay(spec, message):
 
 
 def test_select_latency_is_timed_per_step(tmp_path):
-    from simulator.engine import Setup, run_replays
-    from simulator.recording import load_recording
-    from simulator.suite import load_suite
+    from simulator.replay.engine import run_replays
+    from simulator.replay.setup import Setup
 
     slow = tmp_path / "slow.py"
     slow.write_text("import time\ndef select(ctx):\n    time.sleep(0.02)\n    return 'high'\n")
-    manifest = load_recording(QUICKSTART).manifest
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=load_suite(manifest.suite["name"]), recording=QUICKSTART)
+    setup = Setup.from_recording(QUICKSTART)
     slow_run, fast_run = run_replays(setup, [str(slow), "always:high"], ["twinsim__tempconv-1"], show_progress=False)
     assert slow_run.steps and all(s.router_ms >= 20 for s in slow_run.steps)
     assert all(0 <= s.router_ms < 20 for s in fast_run.steps)

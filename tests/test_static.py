@@ -1,9 +1,9 @@
-"""The static track: labels on the quickstart, TwinRouterBench's metrics on hand-built banks, the gap, the kNN router."""
+"""The static track: labels on the quickstart, TwinRouterBench's metrics on hand-built banks, the gap, the kNN."""
 
 import itertools
 import json
-import shutil
 import math
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,33 +13,53 @@ from conftest import INSTANCE, TEST_KEY, twinsim, write_agent, write_pool
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import static
+from simulator import bank as bankfmt
 from simulator.cli import main
-from simulator.engine import Setup, replay_trajectory
-from simulator.policy import LiveBudget, MissPolicy
+from simulator.config import TIER_IDS, Pool
 from simulator.recording import load_recording
-from simulator.report import build_report
-from simulator.routers import RouterDecision, RunConfig, make_context
-from simulator.schemas import TIER_IDS, Pool, RunResult, StepTrace
-from simulator.suite import load_suite
+from simulator.records import RunResult, StepTrace
+from simulator.replay.context import LiveBudget, MissPolicy
+from simulator.replay.engine import replay_trajectory
+from simulator.replay.setup import Setup
+from simulator.report.aggregate import build_report
+from simulator.routers import knn
+from simulator.routers.protocol import RouterDecision, RunConfig, make_context
+from simulator.static import cost as static_cost
+from simulator.static import gap as static_gap
+from simulator.static import label as static_label
+from simulator.static import score as static_score
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "recordings" / "quickstart"
 
 # Round prices, so costs can be worked out by hand (USD per 1M tokens).
-POOL = Pool.model_validate({
-    "name": "hand",
-    "tiers": [
-        {"name": "low", "model": "m/low", "pricing": {"input": 1, "cache_read": 0, "cache_write": 1, "output": 1}},
-        {"name": "mid", "model": "m/mid", "pricing": {"input": 2, "cache_read": 0, "cache_write": 2, "output": 2}},
-        {"name": "high", "model": "m/high", "pricing": {"input": 10, "cache_read": 1, "cache_write": 10, "output": 10}},
-    ],
-})
+POOL = Pool.model_validate(
+    {
+        "name": "hand",
+        "tiers": [
+            {"name": "low", "model": "m/low", "pricing": {"input": 1, "cache_read": 0, "cache_write": 1, "output": 1}},
+            {"name": "mid", "model": "m/mid", "pricing": {"input": 2, "cache_read": 0, "cache_write": 2, "output": 2}},
+            {
+                "name": "high",
+                "model": "m/high",
+                "pricing": {"input": 10, "cache_read": 1, "cache_write": 10, "output": 10},
+            },
+        ],
+    }
+)
 
 
 def row(benchmark, instance, step, total, gold, messages):
-    return {"id": f"{benchmark}_{instance}_step_{step}", "benchmark": benchmark, "instance_id": instance, "step_index": step,
-            "total_steps": total, "messages": messages, "target_tier": gold, "target_tier_id": TIER_IDS[gold]}
+    return {
+        "id": f"{benchmark}_{instance}_step_{step}",
+        "benchmark": benchmark,
+        "instance_id": instance,
+        "step_index": step,
+        "total_steps": total,
+        "messages": messages,
+        "target_tier": gold,
+        "target_tier_id": TIER_IDS[gold],
+    }
 
 
 U_A = {"role": "user", "content": "a"}
@@ -72,13 +92,18 @@ class Table:
 
 
 def scores(picks, bank=BANK, pool=POOL):
-    return static.metrics(static.predict(bank, pool, lambda key: lambda: Table(picks), label="table"))
+    return static_score.metrics(static_score.predict(bank, pool, lambda key: lambda: Table(picks), label="table"))
 
 
 def test_the_hand_built_bank_costs_what_the_comments_say():
-    assert static.message_tokens([U_A]) == 7 and static.message_tokens(BANK[1]["messages"]) == 17
-    assert static.output_tokens(BANK[:2]) == [5, 5] and static.output_tokens(BANK[2:3]) == [500]
-    top = [s.top_usd * 1e6 for s in static.predict(BANK, POOL, lambda key: lambda: Table({"x": ["high"] * 2, "y": ["high"], "z": ["high"]}), label="t")]
+    assert static_cost.message_tokens([U_A]) == 7 and static_cost.message_tokens(BANK[1]["messages"]) == 17
+    assert static_cost.output_tokens(BANK[:2]) == [5, 5] and static_cost.output_tokens(BANK[2:3]) == [500]
+    top = [
+        s.top_usd * 1e6
+        for s in static_score.predict(
+            BANK, POOL, lambda key: lambda: Table({"x": ["high"] * 2, "y": ["high"], "z": ["high"]}), label="t"
+        )
+    ]
     assert top == pytest.approx([120, 157, 5070, 5070])
 
 
@@ -121,8 +146,11 @@ def test_costsave_is_undefined_when_every_row_errs():
 
 
 banks = st.lists(
-    st.tuples(st.sampled_from(["A", "B"]), st.integers(1, 3), st.sampled_from(["low", "mid", "high"]), st.integers(0, 3)),
-    min_size=1, max_size=12,
+    st.tuples(
+        st.sampled_from(["A", "B"]), st.integers(1, 3), st.sampled_from(["low", "mid", "high"]), st.integers(0, 3)
+    ),
+    min_size=1,
+    max_size=12,
 )
 
 
@@ -131,7 +159,9 @@ def _bank(spec):
     for benchmark, instance, gold, extra in spec:
         key = (benchmark, str(instance))
         steps[key] = steps.get(key, 0) + 1
-        messages = [U_A] + [{"role": "assistant" if i % 2 == 0 else "user", "content": "b"} for i in range(2 * steps[key] + extra)]
+        messages = [U_A] + [
+            {"role": "assistant" if i % 2 == 0 else "user", "content": "b"} for i in range(2 * steps[key] + extra)
+        ]
         rows.append(row(benchmark, str(instance), steps[key], 0, gold, messages))
     return rows
 
@@ -141,7 +171,11 @@ def _bank(spec):
 def test_score_properties(spec, rng):
     bank = _bank(spec)
     top = scores({r["instance_id"]: ["high"] * 12 for r in bank}, bank)
-    assert (top["rowpass"], top["trajpass"], top["costsave"]) == (100, 100, 0)  # the top tier never fails and saves nothing
+    assert (top["rowpass"], top["trajpass"], top["costsave"]) == (
+        100,
+        100,
+        0,
+    )  # the top tier never fails and saves nothing
     assert top["rowexact"] == pytest.approx(100 * sum(r["target_tier"] == "high" for r in bank) / len(bank))
     picks = {r["instance_id"]: [rng.choice(["low", "mid", "high"]) for _ in range(12)] for r in bank}
     s = scores(picks, bank)
@@ -149,18 +183,24 @@ def test_score_properties(spec, rng):
 
 
 def test_bank_bytes_are_canonical_and_ordered():
-    text = static.bank_jsonl(list(reversed(BANK)))
+    text = bankfmt.bank_jsonl(list(reversed(BANK)))
     lines = text.splitlines()
     assert [json.loads(line)["id"] for line in lines] == [r["id"] for r in BANK]
     assert lines[0] == json.dumps(BANK[0], sort_keys=True, separators=(",", ":"))
 
 
 def test_twinrouterbench_rows_with_extra_fields_and_four_tiers(tmp_path):
-    rows = [row("bfcl", "q1", 1, 1, "mid_high", [U_A]) | {"scenario": "single_turn", "functions": [{"name": "f"}], "source": {"uri": "x"}},
-            row("mtrag", "q2", 1, 2, "low", [U_A]), row("mtrag", "q2", 2, 2, "mid", [U_A, U_A])]
+    rows = [
+        row("bfcl", "q1", 1, 1, "mid_high", [U_A])
+        | {"scenario": "single_turn", "functions": [{"name": "f"}], "source": {"uri": "x"}},
+        row("mtrag", "q2", 1, 2, "low", [U_A]),
+        row("mtrag", "q2", 2, 2, "mid", [U_A, U_A]),
+    ]
     bank = tmp_path / "question_bank.jsonl"
-    bank.write_text(static.bank_jsonl(rows))
-    result = json.loads(twinsim("static", "score", str(bank), "-r", "always:mid_high", "-r", "always:low", "--json", "-").stdout)
+    bank.write_text(bankfmt.bank_jsonl(rows))
+    result = json.loads(
+        twinsim("static", "score", str(bank), "-r", "always:mid_high", "-r", "always:low", "--json", "-").stdout
+    )
     mid_high, low = result["routers"]
     assert result["pool"] == "twinrouterbench" and result["bank"]["benchmarks"] == {"bfcl": 1, "mtrag": 2}
     assert (mid_high["rowpass"], mid_high["rowexact"], mid_high["trajpass"]) == (100, pytest.approx(100 / 3), 100)
@@ -172,7 +212,7 @@ def test_bad_banks_and_specs_give_clear_errors(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "r1", "benchmark": "b", "messages": [], "target_tier": "top"}\n')
     good = tmp_path / "good.jsonl"
-    good.write_text(static.bank_jsonl(BANK))
+    good.write_text(bankfmt.bank_jsonl(BANK))
     for bank, args, message in [
         (bad, ["-r", "always:high"], "bad.jsonl:1: row 'r1'"),
         (good, ["-r", "knn:k=3"], "has no bank"),
@@ -194,9 +234,17 @@ def _rows(instance, gold, text, n=2):
 
 
 def knn_select(bank, k, text, pool=POOL):
-    router = static.KnnRouter(static.KnnIndex(bank), k, pool)
-    ctx = make_context(instance_id="q", step_index=0, messages=[{"role": "user", "content": text}], tools=(), pool=pool,
-                       cache_state=static.StaticPath(pool).cache_state(), budget_so_far_usd=0.0, run_config=RunConfig(250, 3.0, 300, 0.0))
+    router = knn.KnnRouter(knn.KnnIndex(bank), k, pool)
+    ctx = make_context(
+        instance_id="q",
+        step_index=0,
+        messages=[{"role": "user", "content": text}],
+        tools=(),
+        pool=pool,
+        cache_state=static_cost.StaticPath(pool).cache_state(),
+        budget_so_far_usd=0.0,
+        run_config=RunConfig(250, 3.0, 300, 0.0),
+    )
     return router.select(ctx).model_id
 
 
@@ -217,7 +265,11 @@ def test_knn_held_out_by_instance_never_sees_its_own_rows(tmp_path):
     # Two instances with the same text and different labels: trained on itself knn is exact,
     # held out each instance gets the other's label.
     bank = tmp_path / "bank.jsonl"
-    bank.write_text(static.bank_jsonl(_rows("p", "high", "alpha beta") + _rows("q", "low", "gamma delta") + _rows("r", "low", "alpha beta")))
+    bank.write_text(
+        bankfmt.bank_jsonl(
+            _rows("p", "high", "alpha beta") + _rows("q", "low", "gamma delta") + _rows("r", "low", "alpha beta")
+        )
+    )
     pool = tmp_path / "pool.yaml"
     pool.write_text(json.dumps(POOL.model_dump()))
 
@@ -242,25 +294,27 @@ def test_knn_held_out_by_instance_never_sees_its_own_rows(tmp_path):
 
 
 def test_spearman_against_known_values():
-    assert static.spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]) == pytest.approx(0.8207826816681233)  # scipy.stats.spearmanr's example
-    assert static.spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
-    assert static.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert list(static.average_ranks([10, 20, 20, 30, 5])) == [2, 3.5, 3.5, 5, 1]
+    assert static_gap.spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]) == pytest.approx(
+        0.8207826816681233
+    )  # scipy.stats.spearmanr's example
+    assert static_gap.spearman([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
+    assert static_gap.spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert list(static_gap.average_ranks([10, 20, 20, 30, 5])) == [2, 3.5, 3.5, 5, 1]
     # Ties on both sides: ranks x = [1.5, 1.5, 3, 4], y = [1, 2.5, 2.5, 4] -> Pearson of the ranks.
     # Centred: dx = [-1, -1, .5, 1.5], dy = [-1.5, 0, 0, 1.5]; 3.75 / sqrt(4.5 * 4.5).
-    assert static.spearman([1, 1, 2, 3], [1, 2, 2, 3]) == pytest.approx(3.75 / 4.5)
-    assert math.isnan(static.spearman([1, 1, 1], [1, 2, 3])) and math.isnan(static.spearman([1], [2]))
+    assert static_gap.spearman([1, 1, 2, 3], [1, 2, 2, 3]) == pytest.approx(3.75 / 4.5)
+    assert math.isnan(static_gap.spearman([1, 1, 1], [1, 2, 3])) and math.isnan(static_gap.spearman([1], [2]))
 
 
 @given(st.lists(st.tuples(st.integers(-5, 5), st.integers(-5, 5)), min_size=2, max_size=20))
 def test_spearman_is_symmetric_bounded_and_monotone_invariant(pairs):
     x, y = [a for a, _ in pairs], [b for _, b in pairs]
-    rho = static.spearman(x, y)
+    rho = static_gap.spearman(x, y)
     if math.isnan(rho):
         return
     assert -1 - 1e-12 <= rho <= 1 + 1e-12
-    assert static.spearman(y, x) == pytest.approx(rho)
-    assert static.spearman([a**3 + 7 for a in x], y) == pytest.approx(rho)
+    assert static_gap.spearman(y, x) == pytest.approx(rho)
+    assert static_gap.spearman([a**3 + 7 for a in x], y) == pytest.approx(rho)
 
 
 # --- labels by downgrade-and-cascade ---------------------------------------------------------
@@ -269,14 +323,34 @@ def test_spearman_is_symmetric_bounded_and_monotone_invariant(pairs):
 def test_cascade_locks_steps_in_order_with_earlier_locks_in_force():
     tried = []
 
-    step = StepTrace(step=0, tier="high", response="k", source="hit", cost_usd=0, input_tokens=0, cache_read_tokens=0, cache_write_tokens=0, output_tokens=0)
+    step = StepTrace(
+        step=0,
+        tier="high",
+        response="k",
+        source="hit",
+        cost_usd=0,
+        input_tokens=0,
+        cache_read_tokens=0,
+        cache_write_tokens=0,
+        output_tokens=0,
+    )
 
     def run(schedule):  # a 3-step trajectory that resolves unless step 1 is below high
         tried.append(schedule)
         ok = len(schedule) < 2 or schedule[1] == "high"
-        return static.Trial(schedule, RunResult(router="t", instance_id="i", status="resolved" if ok else "unresolved", exit_status="Submitted", steps=[step] * 3), [])
+        return static_label.Trial(
+            schedule,
+            RunResult(
+                router="t",
+                instance_id="i",
+                status="resolved" if ok else "unresolved",
+                exit_status="Submitted",
+                steps=[step] * 3,
+            ),
+            [],
+        )
 
-    locks, final, trials = static.cascade(3, ("low", "mid", "high"), run)
+    locks, final, trials = static_label.cascade(3, ("low", "mid", "high"), run)
     assert tried == [("low",), ("low", "low"), ("low", "mid"), ("low", "high", "low")]
     assert locks == ["low", "high", "low"] and final.schedule == ("low", "high", "low") and len(trials) == 4
 
@@ -291,13 +365,13 @@ def labelled(tmp_path_factory):
 
 def test_label_writes_a_valid_deterministic_bank(labelled):
     assert labelled["bank"].read_bytes() == (labelled["dir"] / "b.jsonl").read_bytes()
-    rows = static.load_bank(labelled["bank"])
+    rows = bankfmt.load_bank(labelled["bank"])
     report = labelled["report"]
     resolved = [i for i in report["instances"] if i["seed"]["status"] == "resolved"]
     assert resolved and len(rows) == sum(i["seed"]["steps"] for i in resolved)  # always:high resolves something
-    for steps in static.trajectories(rows).values():
+    for steps in bankfmt.trajectories(rows).values():
         assert [r["step_index"] for r in steps] == list(range(1, len(steps) + 1))
-        assert all(r["total_steps"] == len(steps) and set(static.BANK_FIELDS) <= set(r) for r in steps)
+        assert all(r["total_steps"] == len(steps) and set(bankfmt.BANK_FIELDS) <= set(r) for r in steps)
         assert all(TIER_IDS[r["target_tier"]] == r["target_tier_id"] for r in steps)
         # One final trajectory: each row's messages extend the previous row's.
         assert all(b["messages"][: len(a["messages"])] == a["messages"] for a, b in itertools.pairwise(steps))
@@ -324,12 +398,13 @@ def test_label_reports_its_trials(labelled):
 
 
 def test_bank_messages_are_those_of_the_final_locked_trajectory(labelled):
-    rec = load_recording(QUICKSTART)
-    setup = Setup(pool=rec.manifest.pool, agent=rec.manifest.agent, suite=load_suite(rec.manifest.suite["name"]), policy=MissPolicy(), recording=QUICKSTART)
+    setup = Setup.from_recording(QUICKSTART)
     store = setup.open_store()
-    for (_, instance_id), steps in static.trajectories(static.load_bank(labelled["bank"])).items():
-        router = static.LockedRouter(tuple(r["target_tier"] for r in steps), "high")
-        result = replay_trajectory(setup, "locked", setup.suite.instance(instance_id), store, LiveBudget(), router=router)
+    for (_, instance_id), steps in bankfmt.trajectories(bankfmt.load_bank(labelled["bank"])).items():
+        router = static_label.LockedRouter(tuple(r["target_tier"] for r in steps), "high")
+        result = replay_trajectory(
+            setup, "locked", setup.suite.instance(instance_id), store, LiveBudget(), router=router
+        )
         assert result.status == "resolved" and len(result.steps) == len(steps)
         assert router.prefixes == [r["messages"] for r in steps]
 
@@ -337,8 +412,20 @@ def test_bank_messages_are_those_of_the_final_locked_trajectory(labelled):
 def test_label_live_misses_stop_at_the_spend_cap(tmp_path):
     runs = json.loads((QUICKSTART / "manifest.json").read_text())["runs"]
     instance = next(r["instance_id"] for r in runs if r["router"] == "always:high" and r["status"] == "resolved")
-    twinsim("label", str(QUICKSTART), "-i", instance, "--on-miss", "response=live", "--max-live-usd", "0",
-            "--cache", str(tmp_path / "cache"), "--json", str(tmp_path / "labels.json"))
+    twinsim(
+        "label",
+        str(QUICKSTART),
+        "-i",
+        instance,
+        "--on-miss",
+        "response=live",
+        "--max-live-usd",
+        "0",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--json",
+        str(tmp_path / "labels.json"),
+    )
     report = json.loads((tmp_path / "labels.json").read_text())
     assert report["policy"] == "response=live,observation=error,evaluation=error"
     trials = report["instances"][0]["trials"]
@@ -358,7 +445,9 @@ def test_label_extend_writes_its_session_into_the_recording(tmp_path):
     twinsim("label", str(rec), "-i", instance, "--on-miss", "live", "--extend", "--cache", str(tmp_path / "cache"))
     after = load_recording(rec)
     sessions = after.manifest.made_with["sessions"]
-    assert sessions[:-1] == before.manifest.made_with["sessions"] and sessions[-1]["command"].startswith("twinsim label")
+    assert sessions[:-1] == before.manifest.made_with["sessions"] and sessions[-1]["command"].startswith(
+        "twinsim label"
+    )
     assert after.objects.keys() >= before.objects.keys() and after.manifest.runs == before.manifest.runs
 
 
@@ -366,18 +455,33 @@ def test_label_extend_writes_its_session_into_the_recording(tmp_path):
 def test_a_live_trial_computes_its_misses_then_replays_exactly(tmp_path, smollm2_api_base, monkeypatch):
     """`label --on-miss live` runs trials like this one: misses go to the model, later trials hit."""
     monkeypatch.setenv("TWINSIM_TEST_KEY", TEST_KEY)
-    pool, agent = write_pool(tmp_path / "pool.yaml", smollm2_api_base), write_agent(tmp_path / "agent.yaml", step_limit=2)
-    twinsim("record", "--pool", str(pool), "--agent", str(agent), "-r", "always:high", "-i", INSTANCE, "--out", str(tmp_path / "rec"),
-            "--cache", str(tmp_path / "rec-cache"), "-q")
-    manifest = load_recording(tmp_path / "rec").manifest
-    setup = Setup(pool=manifest.pool, agent=manifest.agent, suite=load_suite(manifest.suite["name"]), policy=MissPolicy.parse("live"),
-                  recording=tmp_path / "rec", cache_dir=tmp_path / "cache")
+    pool, agent = (
+        write_pool(tmp_path / "pool.yaml", smollm2_api_base),
+        write_agent(tmp_path / "agent.yaml", step_limit=2),
+    )
+    twinsim(
+        "record",
+        "--pool",
+        str(pool),
+        "--agent",
+        str(agent),
+        "-r",
+        "always:high",
+        "-i",
+        INSTANCE,
+        "--out",
+        str(tmp_path / "rec"),
+        "--cache",
+        str(tmp_path / "rec-cache"),
+        "-q",
+    )
+    setup = Setup.from_recording(tmp_path / "rec", policy=MissPolicy.parse("live"), cache_dir=tmp_path / "cache")
     store, instance = setup.open_store(), setup.suite.instance(INSTANCE)
-    live = static.run_trial(setup, instance, store, LiveBudget(), ("low",))
+    live = static_label.run_trial(setup, instance, store, LiveBudget(), ("low",))
     assert live.kind == "live", live.result.reason
     assert live.result.live["response"] >= 1 and live.result.live_usd > 0
     assert live.result.steps[0].tier == "low" and all(step.tier == "high" for step in live.result.steps[1:])
-    again = static.run_trial(replace(setup, policy=MissPolicy()), instance, store, LiveBudget(), ("low",))
+    again = static_label.run_trial(replace(setup, policy=MissPolicy()), instance, store, LiveBudget(), ("low",))
     assert again.kind == "exact" and again.prefixes == live.prefixes and again.result.spend_usd == live.result.spend_usd
 
 
@@ -389,7 +493,9 @@ BUILTIN_ROUTERS = ["always:low", "always:mid", "always:high", "random:seed=1"]
 
 def test_static_score_prints_every_metric_for_each_router(labelled):
     routers = [*BUILTIN_ROUTERS, f"knn:bank={labelled['bank']}"]
-    out = twinsim("static", "score", str(labelled["bank"]), "--pool", "local", *[a for r in routers for a in ("-r", r)]).stdout
+    out = twinsim(
+        "static", "score", str(labelled["bank"]), "--pool", "local", *[a for r in routers for a in ("-r", r)]
+    ).stdout
     for column in ("ROWPASS", "ROWEXACT", "TRAJPASS", "COSTSAVE", "COMBINED"):
         assert column in out
     for router in routers:
@@ -398,18 +504,32 @@ def test_static_score_prints_every_metric_for_each_router(labelled):
 
 
 def test_gap_puts_static_scores_next_to_replay_and_correlates_them(labelled, tmp_path):
-    args = ["gap", str(QUICKSTART), "--bank", str(labelled["bank"]), "-q", *[a for r in BUILTIN_ROUTERS for a in ("-r", r)]]
+    args = [
+        "gap",
+        str(QUICKSTART),
+        "--bank",
+        str(labelled["bank"]),
+        "-q",
+        *[a for r in BUILTIN_ROUTERS for a in ("-r", r)],
+    ]
     out = twinsim(*args, "--png", str(tmp_path / "gap.png"), "--json", str(tmp_path / "gap.json")).stdout
     assert "Spearman(COMBINED, −bill)" in out and "always:high" in out
     assert (tmp_path / "gap.png").read_bytes().startswith(b"\x89PNG")
     assert twinsim(*args, "--json", "-").stdout == (tmp_path / "gap.json").read_text()  # same bytes in another process
     gap = json.loads((tmp_path / "gap.json").read_text())
     # Strict replay reproduces the recorded runs (test_quickstart), so their aggregates are the dynamic side.
-    runs = [RunResult.model_validate(r) for r in json.loads((QUICKSTART / "manifest.json").read_text())["runs"] if r["router"] in BUILTIN_ROUTERS]
+    runs = [
+        RunResult.model_validate(r)
+        for r in json.loads((QUICKSTART / "manifest.json").read_text())["runs"]
+        if r["router"] in BUILTIN_ROUTERS
+    ]
     dynamic = {a["router"]: a for a in build_report(runs, source={}, policy="error")["routers"]}
     assert [r["router"] for r in gap["routers"]] == BUILTIN_ROUTERS
     for r in gap["routers"]:
-        assert (r["resolved_rate"], r["leaderboard_bill_usd"]) == (dynamic[r["router"]]["resolved_rate"], dynamic[r["router"]]["leaderboard_bill_usd"])
+        assert (r["resolved_rate"], r["leaderboard_bill_usd"]) == (
+            dynamic[r["router"]]["resolved_rate"],
+            dynamic[r["router"]]["leaderboard_bill_usd"],
+        )
     high = next(r for r in gap["routers"] if r["router"] == "always:high")
     assert (high["rowpass"], high["trajpass"], high["costsave"]) == (100, 100, 0)
     for rho in gap["spearman"].values():
@@ -417,13 +537,30 @@ def test_gap_puts_static_scores_next_to_replay_and_correlates_them(labelled, tmp
 
 
 def test_gap_figure_is_a_png():
-    result = static.gap([{"router": "a", **dict.fromkeys(static.METRICS, 50.0)}, {"router": "b", **dict.fromkeys(static.METRICS, None)}],
-                        [{"router": r, "n": 1, "resolved_rate": 0.0, "incomplete": 0, "router_cost_usd": 0.1, "leaderboard_bill_usd": b} for r, b in (("a", 1.0), ("b", 2.0))])
+    result = static_gap.gap(
+        [
+            {"router": "a", **dict.fromkeys(static_score.METRICS, 50.0)},
+            {"router": "b", **dict.fromkeys(static_score.METRICS, None)},
+        ],
+        [
+            {
+                "router": r,
+                "n": 1,
+                "resolved_rate": 0.0,
+                "incomplete": 0,
+                "router_cost_usd": 0.1,
+                "leaderboard_bill_usd": b,
+            }
+            for r, b in (("a", 1.0), ("b", 2.0))
+        ],
+    )
     assert result["spearman"]["combined_vs_bill"] is None  # one router has no COMBINED
-    assert static.gap_figure(result).startswith(b"\x89PNG")
+    assert static_gap.gap_figure(result).startswith(b"\x89PNG")
 
 
 def test_knn_router_replays_on_the_quickstart(labelled):
-    report = json.loads(twinsim("replay", str(QUICKSTART), "-r", f"knn:bank={labelled['bank']},k=3", "--json", "-", "-q").stdout)
+    report = json.loads(
+        twinsim("replay", str(QUICKSTART), "-r", f"knn:bank={labelled['bank']},k=3", "--json", "-", "-q").stdout
+    )
     assert report["routers"][0]["n"] > 0
     assert all(step["rationale"].startswith("knn votes") for run in report["runs"] for step in run["steps"])

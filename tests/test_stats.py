@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.stats import mcnemar_exact, paired_bootstrap_ci, wilson_interval
+from simulator.report.stats import mcnemar_exact, paired_bootstrap_ci, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,9 @@ def test_wilson_interval_holds_the_observed_rate(case):
     k, n = case
     lo, hi = wilson_interval(k, n)
     assert 0.0 <= lo <= k / n <= hi <= 1.0
-    assert (lo, hi) == pytest.approx(tuple(1 - x for x in reversed(wilson_interval(n - k, n))))  # symmetric in k ↔ n − k
+    assert (lo, hi) == pytest.approx(
+        tuple(1 - x for x in reversed(wilson_interval(n - k, n)))
+    )  # symmetric in k ↔ n − k
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,8 @@ import subprocess
 import pytest
 from swebench.harness.utils import load_swebench_dataset
 
-from simulator.suite import (
-    SwebenchEvaluator,
-    expected_tests,
-    list_suites,
-    load_suite,
-    materialize,
-)
+from simulator.replay.evaluation import SwebenchEvaluator
+from simulator.suite import expected_tests, list_suites, load_suite, materialize
 
 SUITE = load_suite("local")
 EVALUATOR = SwebenchEvaluator(SUITE)

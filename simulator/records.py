@@ -1,89 +1,17 @@
-"""Schemas: tier pools, agent configs, stored records and the recording manifest."""
+"""Records: the stored object kinds (each keyed by its own key material), run results and the recording manifest."""
 
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+import math
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, Field, computed_field
 
 from simulator import keys
-
-TIER_IDS = {"low": 0, "mid": 1, "mid_high": 2, "high": 3}  # TwinRouterBench's tier ids
-
-
-class Pricing(BaseModel):
-    """USD per 1M tokens, in TwinRouterBench's four buckets."""
-
-    model_config = ConfigDict(extra="forbid")
-    input: float = Field(ge=0)
-    cache_read: float = Field(ge=0)
-    cache_write: float = Field(ge=0)
-    output: float = Field(ge=0)
+from simulator.config import AgentConfig, Pool
 
 
-class Tier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    model_id: str = ""
-    """The id routers see in `available_models` (TwinRouterBench's pool ids); defaults to name."""
-    model: str
-    """litellm model string, e.g. `anthropic/claude-opus-4-6` or `openai/qwen2.5-coder-1.5b`."""
-    api_base: str | None = None
-    api_key_env: str | None = None
-    """Name of the environment variable holding the key; the key itself is never stored."""
-    params: dict[str, Any] = {}
-    """Request parameters; the output-affecting ones (keys.OUTPUT_PARAMS) enter response keys."""
-    pricing: Pricing
-
-    @model_validator(mode="after")
-    def _default_id(self) -> "Tier":
-        self.model_id = self.model_id or self.name
-        return self
-
-    @property
-    def spec(self) -> dict:
-        return keys.tier_spec(self.model, self.params)
-
-
-class Pool(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    description: str = ""
-    tiers: list[Tier]
-    """Ordered cheapest first."""
-    cache_ttl_sec: int = Field(default=300, ge=0)
-    """Prompt-cache TTL on the virtual clock; 0 means the provider does not cache."""
-    max_concurrency: int = Field(default=8, ge=1)
-    """How many requests the pool's endpoints take at once (fan-out); 1 for llama.cpp on a laptop."""
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> "Pool":
-        names = [t.name for t in self.tiers]
-        if not names or len(set(names)) != len(names):
-            raise ValueError(f"pool {self.name!r} needs distinct tier names, got {names}")
-        return self
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(t.name for t in self.tiers)
-
-    def tier(self, name: str) -> Tier:
-        """A tier by name, router-visible model id or litellm model string."""
-        for t in self.tiers:
-            if name in (t.name, t.model_id, t.model):
-                return t
-        raise KeyError(f"unknown tier {name!r}; pool {self.name!r} has {', '.join(self.names)}")
-
-
-class AgentConfig(BaseModel):
-    """A mini-swe-agent config (its own YAML layout: agent / model / environment sections)."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = "custom"
-    agent: dict[str, Any]
-    model: dict[str, Any] = {}
-    environment: dict[str, Any] = {}
+def fixed(x: float) -> float | None:
+    """Fixed precision for reported numbers (no float-formatting noise between machines); NaN is not JSON: None."""
+    return None if math.isnan(x) else round(x, 10)
 
 
 class Usage(BaseModel):
@@ -253,34 +181,3 @@ class Manifest(BaseModel):
     suite: dict
     """Suite name, version and content hash."""
     runs: list[RunResult] = []
-
-
-def _builtin(kind: str, name: str) -> Path:
-    path = resources.files("simulator") / "config" / kind / f"{name}.yaml"
-    return Path(str(path))
-
-
-def builtin_names(kind: str) -> list[str]:
-    folder = Path(str(resources.files("simulator") / "config" / kind))
-    return sorted(p.stem for p in folder.glob("*.yaml"))
-
-
-def _load_yaml(kind: str, name_or_path: str) -> dict:
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = _builtin(kind, name_or_path)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"no {kind[:-1]} {name_or_path!r}: not a file, and not a built-in ({', '.join(builtin_names(kind))})"
-            )
-    return yaml.safe_load(path.read_text())
-
-
-def load_pool(name_or_path: str) -> Pool:
-    return Pool.model_validate(_load_yaml("pools", name_or_path))
-
-
-def load_agent_config(name_or_path: str) -> AgentConfig:
-    data = _load_yaml("agents", name_or_path)
-    data.setdefault("name", Path(name_or_path).stem)
-    return AgentConfig.model_validate(data)

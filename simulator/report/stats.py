@@ -46,7 +46,9 @@ def mcnemar_exact(b: int, c: int) -> float:
     return min(1.0, 2 * tail / 2**n)
 
 
-def paired_bootstrap_ci(a, b, *, seed: int = 0, resamples: int = RESAMPLES, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+def paired_bootstrap_ci(
+    a, b, *, seed: int = 0, resamples: int = RESAMPLES, confidence: float = CONFIDENCE
+) -> tuple[float, float, float]:
     """Mean of a - b over paired observations, with a percentile bootstrap interval.
 
     Resamples whole pairs (instances), so what the two routers share per instance

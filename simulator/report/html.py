@@ -10,8 +10,10 @@ import base64
 import json
 from html import escape
 
-from simulator.figures import png_bytes
-from simulator.report import UNRESOLVED_PENALTY_USD, table_rows
+from simulator.report.aggregate import UNRESOLVED_PENALTY_USD
+from simulator.report.figures import png_bytes
+from simulator.report.tables import table_rows
+from simulator.text import billable_text
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1b1b1b; padding: 0 1em; }
@@ -27,12 +29,10 @@ img { max-width: 100%; }
 
 
 def action_text(response: dict | None) -> str:
-    """What the model answered at a step: its message text and any tool-call arguments."""
+    """What the model answered at a step: its message text and any tool calls (name and arguments)."""
     if response is None:
         return "(response not in the store)"
-    message = response["message"]
-    calls = [c.get("function", {}).get("arguments", "") for c in message.get("tool_calls") or []]
-    return "\n".join(part for part in (message.get("content") or "", *calls) if part)
+    return billable_text(response["message"])
 
 
 def _img(report: dict, panel: str, alt: str) -> str:
@@ -42,19 +42,35 @@ def _img(report: dict, panel: str, alt: str) -> str:
 
 def _table(header: list[str], rows: list[list[str]], cls: list[str] | None = None) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f'<td{f" class={c}" if c else ""}>{cell}</td>' for cell, c in zip(row, cls or [""] * len(row))) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td{f' class={c}' if c else ''}>{cell}</td>" for cell, c in zip(row, cls or [""] * len(row)))
+        + "</tr>"
+        for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _run(run: dict, responses: dict[str, dict]) -> str:
     summary = (
-        f'{escape(run["router"])} × {escape(run["instance_id"])} — <span class="{run["status"]}">{run["status"]}</span>, '
-        f'{run["spend_usd"]:.6f} USD, {len(run["steps"])} steps, {run["fidelity"]}'
+        f"{escape(run['router'])} × {escape(run['instance_id'])} — <span "
+        f'class="{run["status"]}">{run["status"]}</span>, '
+        f"{run['spend_usd']:.6f} USD, {len(run['steps'])} steps, {run['fidelity']}"
     )
     reason = f"<p>{escape(run['reason'])}</p>" if run["reason"] else ""
-    approximated = "".join(f"<p>approximated {escape(a['kind'])} at step {a['step']}: {escape(a['how'])}, similarity {a['similarity']:.2f}</p>" for a in run["approximations"])
+    approximated = "".join(
+        f"<p>approximated {escape(a['kind'])} at step {a['step']}: {escape(a['how'])}, similarity "
+        f"{a['similarity']:.2f}</p>"
+        for a in run["approximations"]
+    )
     rows = [
-        [str(s["step"]), escape(s["tier"]), f"{s['cost_usd']:.6f}", s["source"], f"<pre>{escape(action_text(responses.get(s['response'])))}</pre>"]
+        [
+            str(s["step"]),
+            escape(s["tier"]),
+            f"{s['cost_usd']:.6f}",
+            s["source"],
+            f"<pre>{escape(action_text(responses.get(s['response'])))}</pre>",
+        ]
         for s in run["steps"]
     ]
     steps = _table(["step", "tier", "cost $", "source", "action"], rows, ["", "", "", "", "action"])
@@ -66,12 +82,16 @@ def report_html(report: dict, responses: dict[str, dict]) -> str:
     header, rows = table_rows(report)
     title = f"twinsim report — {report['source'].get('name', '')}"
     source = escape(json.dumps(report["source"], sort_keys=True))
-    notes = "".join(f"<p class=incomplete>incomplete {escape(r['router'])} × {escape(r['instance_id'])}: {escape(r['reason'])}</p>" for r in report["runs"] if r["status"] == "incomplete")
+    notes = "".join(
+        f"<p class=incomplete>incomplete {escape(r['router'])} × {escape(r['instance_id'])}: {escape(r['reason'])}</p>"
+        for r in report["runs"]
+        if r["status"] == "incomplete"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>
 <body>
 <h1>{escape(title)}</h1>
-<p>On miss: {escape(report['policy'])}. Schema {escape(report['schema'])}. Source: <code>{source}</code></p>
+<p>On miss: {escape(report["policy"])}. Schema {escape(report["schema"])}. Source: <code>{source}</code></p>
 {_table(header, [[escape(c) for c in row] for row in rows])}
 <p>* on the spend / resolved-rate Pareto frontier. 95% CI: Wilson score interval of the resolved rate.
 Bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved trajectory. Tier %: share of steps per tier.</p>

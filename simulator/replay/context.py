@@ -1,4 +1,4 @@
-"""What a trajectory does when the cache has no answer, and the shared state of one replay."""
+"""One trajectory's shared state (`ReplayContext`), and what a miss does (`MissPolicy`, `Tally`, `Incomplete`)."""
 
 import multiprocessing
 from collections import Counter
@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 
 from minisweagent.exceptions import InterruptAgentFlow
 
-from simulator.schemas import Approximation
+from simulator.config import Pool
+from simulator.records import Approximation, StepTrace
+from simulator.routers.protocol import RunConfig
+from simulator.store import Store
 
 POLICIES = ("error", "live", "approximate")
 OBJECT_KINDS = ("response", "observation", "evaluation")
@@ -15,7 +18,8 @@ OBJECT_KINDS = ("response", "observation", "evaluation")
 @dataclass(frozen=True)
 class MissPolicy:
     """Per object kind: `error` ends the trajectory incomplete, `live` computes and stores the object,
-    `approximate` serves the nearest recorded object (or computes it locally, unstored) and marks the trajectory approximate."""
+    `approximate` serves the nearest recorded object (or computes it locally, unstored) and marks the
+    trajectory approximate."""
 
     response: str = "error"
     observation: str = "error"
@@ -39,7 +43,11 @@ class MissPolicy:
 
     def __str__(self) -> str:
         values = {self.response, self.observation, self.evaluation}
-        return values.pop() if len(values) == 1 else f"response={self.response},observation={self.observation},evaluation={self.evaluation}"
+        return (
+            values.pop()
+            if len(values) == 1
+            else f"response={self.response},observation={self.observation},evaluation={self.evaluation}"
+        )
 
 
 def _check(policy: str) -> str:
@@ -54,7 +62,13 @@ class Incomplete(InterruptAgentFlow):
 
     def __init__(self, reason: str):
         self.reason = reason
-        super().__init__({"role": "exit", "content": reason, "extra": {"exit_status": "Incomplete", "submission": "", "reason": reason}})
+        super().__init__(
+            {
+                "role": "exit",
+                "content": reason,
+                "extra": {"exit_status": "Incomplete", "submission": "", "reason": reason},
+            }
+        )
 
 
 class LiveBudget:
@@ -119,4 +133,34 @@ class Tally:
             raise Incomplete(reason)
 
     def approximate(self, kind: str, step: int, asked: str, used: str, similarity: float, how: str) -> None:
-        self.approximations.append(Approximation(kind=kind, step=step, asked=asked, used=used, similarity=round(similarity, 4), how=how))
+        self.approximations.append(
+            Approximation(kind=kind, step=step, asked=asked, used=used, similarity=round(similarity, 4), how=how)
+        )
+
+
+@dataclass
+class ReplayContext:
+    """What the routed model, the cached environment and the evaluation of one trajectory share.
+
+    Built once per trajectory and passed whole: the model appends its steps, the
+    environment reads which step its action belongs to, and all three count hits,
+    misses and live work in the same tally on the same virtual clock.
+    """
+
+    pool: Pool
+    store: Store
+    policy: MissPolicy
+    budget: LiveBudget
+    instance_id: str
+    run_config: RunConfig
+    sample: int = 0
+    fanout: bool = False
+    clock: VirtualClock = field(default_factory=VirtualClock)
+    tally: Tally = field(default_factory=Tally)
+    steps: list[StepTrace] = field(default_factory=list)
+    spend_usd: float = 0.0
+
+    @property
+    def step(self) -> int:
+        """The model step being worked on: the last one served (its action runs, its patch is graded)."""
+        return len(self.steps) - 1

@@ -19,12 +19,12 @@ from minisweagent.models.utils.actions_toolcall import BASH_TOOL
 from minisweagent.models.utils.retry import retry
 
 from simulator import keys
-from simulator.costs import PromptCacheSimulator
-from simulator.nearest import recorded
-from simulator.policy import Incomplete, LiveBudget, Tally, VirtualClock
-from simulator.routers import RouterError, RunConfig, decide, make_context
-from simulator.schemas import Pool, ResponseRecord, StepTrace, Tier, Usage
-from simulator.store import Store
+from simulator.config import Pool, Tier
+from simulator.records import ResponseRecord, StepTrace, Usage
+from simulator.replay.context import Incomplete, ReplayContext
+from simulator.replay.nearest import recorded
+from simulator.replay.promptcache import PromptCacheSimulator
+from simulator.routers.protocol import Router, RouterError, decide, make_context
 
 logger = logging.getLogger("twinsim")
 litellm.suppress_debug_info = True  # litellm prints help banners to stdout on errors; stdout may carry --json -
@@ -76,100 +76,114 @@ def tier_models(pool: Pool, model_class: type, config: dict) -> dict:
 
 
 class RoutedModel:
-    def __init__(
-        self,
-        *,
-        pool: Pool,
-        model_config: dict,
-        router,
-        router_label: str,
-        store: Store,
-        policy: str,
-        instance_id: str,
-        run_config: RunConfig,
-        clock: VirtualClock,
-        tally: Tally,
-        budget: LiveBudget,
-        sample: int = 0,
-        fanout: bool = False,
-    ) -> None:
-        self.pool, self.router, self.router_label = pool, router, router_label
-        self.store, self.policy, self.instance_id, self.sample = store, policy, instance_id, sample
-        self.run_config, self.clock, self.tally, self.budget, self.fanout = run_config, clock, tally, budget, fanout
+    """Answers mini-swe-agent's queries for one trajectory: the router picks the tier, the store the answer."""
+
+    def __init__(self, ctx: ReplayContext, *, router: Router, router_label: str, model_config: dict) -> None:
+        self.ctx, self.router, self.router_label = ctx, router, router_label
         model_class = get_model_class("", model_config.get("model_class", "litellm"))
         config = {k: v for k, v in model_config.items() if k != "model_class"}
-        self.models = tier_models(pool, model_class, config)
+        self.models = tier_models(ctx.pool, model_class, config)
         # Formats messages and provides template vars; carries no tier's endpoint or key.
-        self.formatter = model_class(**({k: v for k, v in config.items() if k != "model_kwargs"} | {"model_name": "twinsim"}))
+        self.formatter = model_class(
+            **({k: v for k, v in config.items() if k != "model_kwargs"} | {"model_name": "twinsim"})
+        )
         self.config = self.formatter.config
         self.tools = () if "textbased" in model_class.__name__.lower() else (BASH_TOOL,)
         self.chain = keys.PrefixChain()
-        self.prompt_cache = PromptCacheSimulator(pool)
-        self.steps: list[StepTrace] = []
-        self.spend_usd = 0.0
+        self.prompt_cache = PromptCacheSimulator(ctx.pool)
 
     # --- mini-swe-agent Model protocol -------------------------------------------------
 
     def query(self, messages: list[dict], **kwargs) -> dict:
+        ctx = self.ctx
         head = self.chain.extend_to(messages)
-        now = self.clock.now
-        ctx = make_context(
-            instance_id=self.instance_id,
-            step_index=len(self.steps),
+        context = make_context(
+            instance_id=ctx.instance_id,
+            step_index=len(ctx.steps),
             messages=messages,
             tools=self.tools,
-            pool=self.pool,
-            cache_state=self.prompt_cache.snapshot(now),
-            budget_so_far_usd=self.spend_usd,
-            run_config=self.run_config,
+            pool=ctx.pool,
+            cache_state=self.prompt_cache.snapshot(ctx.clock.now),
+            budget_so_far_usd=ctx.spend_usd,
+            run_config=ctx.run_config,
         )
         start = time.perf_counter()
         try:
-            tier_name, rationale = decide(self.router, self.router_label, ctx, self.pool)
+            tier_name, rationale = decide(self.router, self.router_label, context, ctx.pool)
         except RouterError as e:
             raise Incomplete(str(e)) from e
         router_ms = (time.perf_counter() - start) * 1000
-        tier = self.pool.tier(tier_name)
-        key = keys.response_key(head, tier.spec, self.sample)
-        record, source = self.store.get("response", key), "hit"
+        tier = ctx.pool.tier(tier_name)
+        key = keys.response_key(head, tier.spec, ctx.sample)
+        record, source = ctx.store.get("response", key), "hit"
         if record is None:
-            reason = f"response miss at step {len(self.steps)}: tier {tier.name}, prefix {head[:12]}…, key {key[:12]}…"
-            asked = {"key": key, "tier": tier.name, "sample": self.sample, "nodes": list(self.chain.nodes), "messages": [m for _, m in self.chain.blobs]}
-            self.tally.miss("response", self.policy, reason, asked)
-            if self.policy == "approximate":
+            reason = f"response miss at step {len(ctx.steps)}: tier {tier.name}, prefix {head[:12]}…, key {key[:12]}…"
+            asked = {
+                "key": key,
+                "tier": tier.name,
+                "sample": ctx.sample,
+                "nodes": list(self.chain.nodes),
+                "messages": [m for _, m in self.chain.blobs],
+            }
+            ctx.tally.miss("response", ctx.policy.response, reason, asked)
+            if ctx.policy.response == "approximate":
                 key, record, source = self._approximate(tier, asked, reason)
             else:
                 record, source = self._call_live(tier, messages, head), "live"
         else:
-            self.tally.hits["response"] += 1
-        if self.fanout and self.policy == "live":
+            ctx.tally.hits["response"] += 1
+        if ctx.fanout and ctx.policy.response == "live":
             self._fan_out(messages, head, skip=tier.name)
-        return self._serve(tier, key, record, source, rationale, router_ms)
+        cost = self._charge(tier, key, record, source, rationale, router_ms)
+        return self._message(tier, record, cost)
 
     def format_message(self, **kwargs) -> dict:
         return self.formatter.format_message(**kwargs)
 
-    def format_observation_messages(self, message: dict, outputs: list[dict], template_vars: dict | None = None) -> list[dict]:
+    def format_observation_messages(
+        self, message: dict, outputs: list[dict], template_vars: dict | None = None
+    ) -> list[dict]:
         return self.formatter.format_observation_messages(message, outputs, template_vars)
 
     def get_template_vars(self, **kwargs) -> dict:
         return self.formatter.get_template_vars(**kwargs)
 
     def serialize(self) -> dict:
-        return {"info": {"config": {"model": self.config.model_dump(mode="json"), "model_type": "twinsim.RoutedModel", "router": self.router_label}}}
+        return {
+            "info": {
+                "config": {
+                    "model": self.config.model_dump(mode="json"),
+                    "model_type": "twinsim.RoutedModel",
+                    "router": self.router_label,
+                }
+            }
+        }
 
     # --- internals ------------------------------------------------------------------------
 
-    def _serve(self, tier: Tier, key: str, record: dict, source: str, rationale: str | None, router_ms: float) -> dict:
-        usage = record["usage"]
-        warm = self.prompt_cache.is_warm(tier.name, self.chain.startswith, self.clock.now)
-        cost = self.prompt_cache.charge(tier.name, warm=warm, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"])
-        self.clock.advance(record["latency_ms"])
-        self.prompt_cache.update(tier.name, depth=len(self.chain.nodes), node=self.chain.head, prompt_tokens=usage["prompt_tokens"], ts=self.clock.now)
-        self.spend_usd += cost.usd
-        self.steps.append(
+    def _charge(
+        self, tier: Tier, key: str, record: dict, source: str, rationale: str | None, router_ms: float
+    ) -> float:
+        """Price the served answer through the prompt-cache simulator, advance the clock, log the step."""
+        ctx, usage = self.ctx, record["usage"]
+        warm = self.prompt_cache.is_warm(tier.name, self.chain.startswith, ctx.clock.now)
+        cost = self.prompt_cache.charge(
+            tier.name, warm=warm, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"]
+        )
+        ctx.clock.advance(record["latency_ms"])
+        self.prompt_cache.update(
+            tier.name,
+            depth=len(self.chain.nodes),
+            node=self.chain.head,
+            prompt_tokens=usage["prompt_tokens"],
+            ts=ctx.clock.now,
+        )
+        ctx.spend_usd += cost.usd
+        if source == "live":  # the live spend cap counts a call at the price the replay gives it
+            self._spent_live(cost.usd)
+        ctx.steps.append(
             StepTrace(
-                step=len(self.steps),
+                step=len(ctx.steps),
                 tier=tier.name,
                 response=key,
                 source=source,
@@ -182,32 +196,50 @@ class RoutedModel:
                 router_ms=router_ms,
             )
         )
-        # What mini-swe-agent's LitellmModel.query does with a provider response.
+        return cost.usd
+
+    def _message(self, tier: Tier, record: dict, cost: float) -> dict:
+        """What mini-swe-agent's LitellmModel.query does with a provider response."""
         response = litellm.ModelResponse(**copy.deepcopy(record["raw"]))
         try:
             actions = self.models[tier.name]._parse_actions(response)
         except FormatError as e:
-            e.messages[0]["extra"].update({"cost": cost.usd, "response": record["raw"]})
+            e.messages[0]["extra"].update({"cost": cost, "response": record["raw"]})
             raise
         message = copy.deepcopy(record["message"])
-        message["extra"] = {"actions": actions, "response": record["raw"], "cost": cost.usd, "timestamp": self.clock.now}
+        message["extra"] = {
+            "actions": actions,
+            "response": record["raw"],
+            "cost": cost,
+            "timestamp": self.ctx.clock.now,
+        }
         return message
 
+    def _spent_live(self, usd: float) -> None:
+        self.ctx.budget.add(usd)
+        self.ctx.tally.live_usd += usd
+
     def _approximate(self, tier: Tier, asked: dict, reason: str) -> tuple[str, dict, str]:
-        """The nearest recorded answer (simulator.nearest); it is charged as usual, at the asked tier's prices."""
-        choice = recorded(self.store).nearest_response(asked["nodes"], asked["messages"], tier.name, self.sample, self.pool)
+        """The nearest recorded answer (replay.nearest); it is charged as usual, at the asked tier's prices."""
+        ctx = self.ctx
+        choice = recorded(ctx.store).nearest_response(
+            asked["nodes"], asked["messages"], tier.name, ctx.sample, ctx.pool
+        )
         if choice is None:
             raise Incomplete(f"{reason}; nothing recorded in this instance to approximate it with")
-        self.tally.approximate("response", len(self.steps), asked["key"], choice.key, choice.similarity, choice.how)
-        return choice.key, self.store.get("response", choice.key), "approximate"
+        ctx.tally.approximate("response", len(ctx.steps), asked["key"], choice.key, choice.similarity, choice.how)
+        return choice.key, ctx.store.get("response", choice.key), "approximate"
 
     def _call_live(self, tier: Tier, messages: list[dict], head: str) -> dict:
-        self.budget.check(f"a live call to tier {tier.name} at step {len(self.steps)}")
+        step = len(self.ctx.steps)
+        self.ctx.budget.check(f"a live call to tier {tier.name} at step {step}")
         try:
             record = self._record(tier, messages, head)
         except Exception as e:
-            raise Incomplete(f"live call to tier {tier.name} ({tier.model}) failed at step {len(self.steps)}: {type(e).__name__}: {e}") from e
-        self.tally.live["response"] += 1
+            raise Incomplete(
+                f"live call to tier {tier.name} ({tier.model}) failed at step {step}: {type(e).__name__}: {e}"
+            ) from e
+        self.ctx.tally.live["response"] += 1
         return record
 
     def _record(self, tier: Tier, messages: list[dict], head: str) -> dict:
@@ -218,37 +250,49 @@ class RoutedModel:
             with attempt:
                 response = model._query(prepared)
         latency_ms = round((time.monotonic() - start) * 1000)
-        record = response_record(response, prefix=head, tier=tier, sample=self.sample, latency_ms=latency_ms)
-        usd = (record["usage"]["prompt_tokens"] * tier.pricing.input + record["usage"]["completion_tokens"] * tier.pricing.output) / 1e6
-        self.budget.add(usd)
-        self.tally.live_usd += usd
+        record = response_record(response, prefix=head, tier=tier, sample=self.ctx.sample, latency_ms=latency_ms)
         self._store_prefix()
-        self.store.put("response", keys.response_key(head, tier.spec, self.sample), record)
+        self.ctx.store.put("response", keys.response_key(head, tier.spec, self.ctx.sample), record)
         return record
 
     def _store_prefix(self) -> None:
         """Store the message blobs and prefix nodes of this chain not stored yet (newest first, stop at a known one)."""
+        store = self.ctx.store
         for i in range(len(self.chain.nodes) - 1, -1, -1):
-            if self.store.contains("prefix", self.chain.nodes[i]):
+            if store.contains("prefix", self.chain.nodes[i]):
                 break
             blob, normalized = self.chain.blobs[i]
-            if not self.store.contains("message", blob):
-                self.store.put("message", blob, {"message": normalized})
-            self.store.put("prefix", self.chain.nodes[i], {"parent": self.chain.nodes[i - 1] if i else keys.ROOT, "message": blob})
+            if not store.contains("message", blob):
+                store.put("message", blob, {"message": normalized})
+            store.put(
+                "prefix", self.chain.nodes[i], {"parent": self.chain.nodes[i - 1] if i else keys.ROOT, "message": blob}
+            )
 
     def _fan_out(self, messages: list[dict], head: str, skip: str) -> None:
         """Also ask the other tiers at this prefix (not followed), so other routers hit later."""
-        todo = [t for t in self.pool.tiers if t.name != skip and not self.store.contains("response", keys.response_key(head, t.spec, self.sample))]
+        ctx = self.ctx
+        todo = [
+            t
+            for t in ctx.pool.tiers
+            if t.name != skip and not ctx.store.contains("response", keys.response_key(head, t.spec, ctx.sample))
+        ]
         if not todo:
             return
-        with ThreadPoolExecutor(max_workers=min(len(todo), self.pool.max_concurrency)) as pool:
-            self.tally.live["fanout"] += sum(pool.map(lambda t: self._fan_out_one(t, messages, head), todo))
+        with ThreadPoolExecutor(max_workers=min(len(todo), ctx.pool.max_concurrency)) as pool:
+            ctx.tally.live["fanout"] += sum(pool.map(lambda t: self._fan_out_one(t, messages, head), todo))
 
     def _fan_out_one(self, tier: Tier, messages: list[dict], head: str) -> int:
         try:
-            self.budget.check(f"a fan-out call to tier {tier.name}")
-            self._record(tier, messages, head)
-            return 1
+            self.ctx.budget.check(f"a fan-out call to tier {tier.name}")
+            record = self._record(tier, messages, head)
         except Exception as e:  # a failed fan-out loses only that extra sample
             logger.warning("fan-out to tier %s failed: %s", tier.name, e)
             return 0
+        # Never followed, so no cache state of its own: priced as a cold call of its tier.
+        usage = record["usage"]
+        self._spent_live(
+            self.prompt_cache.charge(
+                tier.name, warm=False, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"]
+            ).usd
+        )
+        return 1

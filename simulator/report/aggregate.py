@@ -1,4 +1,4 @@
-"""Reports: per-router aggregates, the terminal table, the JSON and CSV reports.
+"""Reports: per-router aggregates, the JSON and CSV reports.
 
 The JSON report is a pure function of the results: same recording, routers
 and seed give the same bytes on any machine (no wall times, no paths).
@@ -46,21 +46,14 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from simulator.policy import OBJECT_KINDS
-from simulator.schemas import RunResult
-from simulator.stats import wilson_interval
+from simulator.records import RunResult, fixed
+from simulator.replay.context import OBJECT_KINDS
+from simulator.report.stats import wilson_interval
 
 SCHEMA = "twinsim.report/2"
 UNRESOLVED_PENALTY_USD = 0.60
 TIMINGS = "router_ms"
-
-
-def fixed(x: float) -> float:
-    return round(x, 10)  # fixed precision: no float-formatting noise in reports
 
 
 def _router_ms(runs: list[RunResult]) -> dict | None:
@@ -92,7 +85,10 @@ def aggregate(router: str, runs: list[RunResult], tiers: Sequence[str]) -> dict:
         "env_runs": sum(a.how in ("live-env", "live-eval") for r in runs for a in r.approximations),
         "resolved_rate": fixed(resolved / n) if n else 0.0,
         "resolved_rate_bounds": [fixed(resolved / n), fixed((resolved + incomplete) / n)] if n else [0.0, 0.0],
-        "resolved_rate_ci95": [fixed(wilson_interval(resolved, n)[0]), fixed(wilson_interval(resolved + incomplete, n)[1])],
+        "resolved_rate_ci95": [
+            fixed(wilson_interval(resolved, n)[0]),
+            fixed(wilson_interval(resolved + incomplete, n)[1]),
+        ],
         "router_cost_usd": fixed(spend),
         "mean_cost_usd": fixed(spend / n) if n else 0.0,
         "cost_per_resolved_usd": fixed(spend / resolved) if resolved else None,
@@ -161,75 +157,3 @@ def report_csv(report: dict) -> str:
     for row in rows:
         writer.writerow({k: v if isinstance(v, str) else "" if v is None else json.dumps(v) for k, v in row.items()})
     return out.getvalue()
-
-
-def rate_text(a: dict) -> str:
-    lo, hi = a["resolved_rate_bounds"]
-    rate = f"{a['resolved']}/{a['n']} ({a['resolved_rate']:.0%})" if lo == hi else f"{lo:.0%}–{hi:.0%}"
-    return f"≈{rate}" if a["approximate"] else rate  # an approximate number never looks exact
-
-
-def ci_text(a: dict) -> str:
-    lo, hi = a["resolved_rate_ci95"]
-    return f"{lo:.0%}–{hi:.0%}"
-
-
-def money(x: float | None) -> str:
-    return "–" if x is None else f"{x:.4f}"
-
-
-def mix_text(a: dict, tiers: Sequence[str]) -> str:
-    return "/".join(f"{a['tier_mix'][t]:.0%}".rstrip("%") for t in tiers)
-
-
-def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
-    """The table's header and cells, as text: the terminal table and the HTML table are these."""
-    tiers = report["tiers"]
-    timings = any(TIMINGS in a for a in report["routers"])
-    header = ["router", "resolved", "95% CI", "spend $", "mean $", "$/resolved", "bill $", "steps", f"tier % {'/'.join(tiers)}", "hits", "exact/apx/inc", "live"]
-    header += ["select ms mean/p95"] if timings else []
-    rows = []
-    for a in report["routers"]:
-        row = [
-            a["router"] + (" *" if a["pareto"] else ""),
-            rate_text(a),
-            ci_text(a),
-            money(a["router_cost_usd"]),
-            money(a["mean_cost_usd"]),
-            money(a["cost_per_resolved_usd"]),
-            money(a["leaderboard_bill_usd"]),
-            f"{a['mean_steps']:.1f}",
-            mix_text(a, tiers),
-            f"{a['hit_rate']:.0%}",
-            f"{a['exact']}/{a['approximate']}/{a['incomplete']}",
-            str(a["live_calls"]),
-        ]
-        if timings:
-            ms = a.get(TIMINGS)
-            row.append(f"{ms['mean']:.2f}/{ms['p95']:.2f}" if ms else "–")
-        rows.append(row)
-    return header, rows
-
-
-def wide_console(table: Table) -> Console:
-    """A console as wide as the table needs: pipes get 80 columns otherwise, and cells must not be cut."""
-    return Console(width=max(Console().width, Console(width=10_000).measure(table).maximum))
-
-
-def print_table(report: dict, console: Console | None = None) -> None:
-    title = f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']})"
-    table = Table(title=title, caption=f"* on the spend / resolved-rate Pareto frontier; 95% CI: Wilson; bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved", box=box.SIMPLE_HEAD)
-    header, rows = table_rows(report)
-    for column in header:
-        table.add_column(column, justify="left" if column == "router" else "right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    console = console or wide_console(table)
-    console.print(table)
-    for a in report["routers"]:
-        if a["approximate"]:
-            kinds = ", ".join(f"{n} {kind}s" for kind, n in a["approximated"].items() if n)
-            console.print(f"[yellow]approximate[/] {a['router']}: {a['approximate']} of {a['n']} trajectories, {a['approximated_steps']} steps ({kinds} approximated)")
-    for run in report["runs"]:
-        if run["status"] == "incomplete":
-            console.print(f"[yellow]incomplete[/] {run['router']} × {run['instance_id']}: {run['reason']}")

@@ -9,7 +9,7 @@ prompt. A pool with TTL 0 has no prompt cache: everything is plain input.
 
 from dataclasses import dataclass
 
-from simulator.schemas import Pool
+from simulator.config import Pool
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,7 @@ class PromptCacheSimulator:
         cached = min(self.entries[tier].prompt_tokens, prompt_tokens) if warm else 0
         fresh = prompt_tokens - cached
         write, plain = (fresh, 0) if self.pool.cache_ttl_sec > 0 else (0, fresh)
-        usd = (
-            plain * pricing.input
-            + cached * pricing.cache_read
-            + write * pricing.cache_write
-            + output_tokens * pricing.output
-        ) / 1e6
-        return StepCost(plain, cached, write, output_tokens, usd)
+        return StepCost(plain, cached, write, output_tokens, pricing.usd(plain, cached, write, output_tokens))
 
     def update(self, tier: str, *, depth: int, node: str, prompt_tokens: int, ts: float) -> None:
         self.entries[tier] = CacheEntry(depth, node, prompt_tokens, ts)

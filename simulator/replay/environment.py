@@ -1,4 +1,4 @@
-"""CachedEnvironment and cached evaluation: observations and grades served from the store.
+"""CachedEnvironment: mini-swe-agent's Environment protocol, observations served from the store.
 
 Observations chain over the actions executed so far, from a root that stands
 for (environment spec, instance). The root also holds the environment's
@@ -7,16 +7,16 @@ never picks them up from the replaying machine.
 
 Under `approximate`, a missing observation is computed by running the action in the
 real environment when there is one (`live-env`: exact for a deterministic environment,
-no API cost), else taken from the same action in the nearest recorded state; a missing
-grade is computed by the evaluator when it can run here (`live-eval`), else estimated
-from the nearest recorded patch. Nothing computed under `approximate` is stored: the
-store stays the recording, and every trajectory sees the same store whatever ran before.
+no API cost), else taken from the same action in the nearest recorded state. Nothing
+computed under `approximate` is stored: the store stays the recording, and every
+trajectory sees the same store whatever ran before.
 """
 
+import contextlib
 import copy
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import jinja2
 import jinja2.meta
@@ -25,10 +25,9 @@ from minisweagent.exceptions import InterruptAgentFlow, Submitted
 from minisweagent.utils.serialize import recursive_merge
 
 from simulator import keys
-from simulator.nearest import recorded
-from simulator.policy import Incomplete, Tally, VirtualClock
-from simulator.schemas import EnvironmentRecord, EvaluationRecord, ObservationRecord
-from simulator.store import Store
+from simulator.records import EnvironmentRecord, ObservationRecord
+from simulator.replay.context import Incomplete, ReplayContext
+from simulator.replay.nearest import recorded
 
 INTERRUPTS = {"Submitted": Submitted}
 SECRET_NAME_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH")
@@ -43,23 +42,17 @@ def template_variables(*templates: str) -> set[str]:
 class CachedEnvironment:
     def __init__(
         self,
+        ctx: ReplayContext,
         *,
-        make_env: Callable[[], Environment] | None,
         env_spec: dict,
-        instance_id: str,
-        store: Store,
-        policy: str,
-        clock: VirtualClock,
-        tally: Tally,
         template_names: set[str],
-        current_step: Callable[[], int] | None = None,
+        make_env: Callable[[], Environment] | None = None,
     ) -> None:
-        self.make_env, self.env_spec, self.instance_id = make_env, env_spec, instance_id
-        self.current_step = current_step or (lambda: len(self.actions))  # the model step whose action runs
-        self.store, self.policy, self.clock, self.tally = store, policy, clock, tally
+        """`make_env` builds the real environment for live and approximate misses (None: there is none here)."""
+        self.ctx, self.make_env, self.env_spec = ctx, make_env, env_spec
         self.template_names = {n for n in template_names if not any(m in n.upper() for m in SECRET_NAME_MARKERS)}
         self.config = env_spec
-        self.root = keys.environment_root(env_spec, instance_id)
+        self.root = keys.environment_root(env_spec, ctx.instance_id)
         self.node = self.root
         self.actions: list[dict] = []
         self.keys: list[str] = []
@@ -73,22 +66,25 @@ class CachedEnvironment:
         return recursive_merge(copy.deepcopy(self.template_vars), kwargs)
 
     def _recorded_template_vars(self) -> dict:
-        record = self.store.get("environment", self.root)
+        ctx = self.ctx
+        record = ctx.store.get("environment", self.root)
         if record is None:
             self._miss("environment", "the environment's template variables")
             variables = self._live().get_template_vars()
             picked = {k: variables[k] for k in sorted(self.template_names) if k in variables}
-            record = EnvironmentRecord(env=self.env_spec, instance_id=self.instance_id, template_vars=picked).model_dump(mode="json")
-            self.store.put("environment", self.root, record)
-            self.tally.live["environment"] += 1
+            record = EnvironmentRecord(env=self.env_spec, instance_id=ctx.instance_id, template_vars=picked).model_dump(
+                mode="json"
+            )
+            ctx.store.put("environment", self.root, record)
+            ctx.tally.live["environment"] += 1
         else:
-            self.tally.hits["environment"] += 1
+            ctx.tally.hits["environment"] += 1
         return record["template_vars"]
 
     def execute(self, action: dict, cwd: str = "", **kwargs) -> dict[str, Any]:
         keyed = keys.action_of(action) | ({"cwd": cwd} if cwd else {})
         key = keys.observation_key(self.node, keyed)
-        record = self.store.get("observation", key)
+        record = self.ctx.store.get("observation", key)
         if record is None:
             what = f"the observation of action {len(self.actions)} ({keyed.get('command', keyed)!r:.80})"
             asked = {"key": key, "chain": [self.root, *self.keys], "action": keyed}
@@ -97,11 +93,11 @@ class CachedEnvironment:
             else:
                 record = self._execute_live(action, keyed, key, cwd)
         else:
-            self.tally.hits["observation"] += 1
+            self.ctx.tally.hits["observation"] += 1
         self.node = key
         self.actions.append(action)
         self.keys.append(key)
-        self.clock.advance(record["duration_ms"])
+        self.ctx.clock.advance(record["duration_ms"])
         if record["interrupt"]:
             interrupt = record["interrupt"]
             raise INTERRUPTS.get(interrupt["type"], InterruptAgentFlow)(*copy.deepcopy(interrupt["messages"]))
@@ -112,12 +108,12 @@ class CachedEnvironment:
 
     def _miss(self, kind: str, what: str, asked: dict | None = None) -> str:
         """Count the miss; return the policy that applies to it."""
-        policy = self.policy
+        policy = self.ctx.policy.observation
         if policy == "live" and self.make_env is None:
             policy = "error"  # nothing to run it live on
         if policy == "approximate" and kind == "environment":
             policy = "error"  # the platform facts of an instance never recorded: nothing near to take
-        self.tally.miss(kind, policy, f"{kind} miss: {what} of {self.instance_id} is not recorded", asked)
+        self.ctx.tally.miss(kind, policy, f"{kind} miss: {what} of {self.ctx.instance_id} is not recorded", asked)
         return policy
 
     def _live(self) -> Environment:
@@ -125,10 +121,8 @@ class CachedEnvironment:
         if self.live_env is None:
             self.live_env, self.applied = self.make_env(), 0
         for action in self.actions[self.applied :]:
-            try:
+            with contextlib.suppress(InterruptAgentFlow):  # a replayed submission, say
                 self.live_env.execute(action)
-            except InterruptAgentFlow:
-                pass
         self.applied = len(self.actions)
         return self.live_env
 
@@ -152,68 +146,21 @@ class CachedEnvironment:
 
     def _execute_live(self, action: dict, keyed: dict, key: str, cwd: str) -> dict:
         record = self._run(action, keyed, cwd)
-        self.store.put("observation", key, record)
-        self.tally.live["observation"] += 1
+        self.ctx.store.put("observation", key, record)
+        self.ctx.tally.live["observation"] += 1
         return record
 
     def _approximate(self, action: dict, keyed: dict, key: str, cwd: str, what: str) -> dict:
-        step = self.current_step()
+        ctx = self.ctx
         if self.make_env is not None:
             # No virtual time: the wall time of running it here depends on the machine.
-            self.tally.approximate("observation", step, key, key, 1.0, "live-env")
+            ctx.tally.approximate("observation", ctx.step, key, key, 1.0, "live-env")
             return self._run(action, keyed, cwd) | {"duration_ms": 0}
-        choice = recorded(self.store).nearest_observation([self.root, *self.keys], keyed)
+        choice = recorded(ctx.store).nearest_observation([self.root, *self.keys], keyed)
         if choice is None:
-            raise Incomplete(f"observation miss: {what} of {self.instance_id} was never recorded in any state, and there is no environment to run it")
-        self.tally.approximate("observation", step, key, choice.key, choice.similarity, choice.how)
-        return self.store.get("observation", choice.key)
-
-
-class Evaluator(Protocol):
-    """Grades a final patch for an instance."""
-
-    spec: dict
-
-    def evaluate(self, instance: dict, patch: str) -> dict:
-        """Return at least {"resolved": bool}; the rest (test results, log excerpt) is kept as is."""
-        ...
-
-
-def cached_evaluate(
-    evaluator: Evaluator, instance: dict, patch: str, *, store: Store, policy: str, tally: Tally, step: int = 0, runnable: bool = True
-) -> tuple[str, dict]:
-    """The evaluation key and record of (evaluator, instance, patch): recorded, or graded now under
-    `live` (stored) or `approximate` (not stored; estimated from the nearest recorded patch when the
-    evaluator cannot run here). `step` is the step count at submission, for the approximation."""
-    # The grade depends on the instance's tests too, not only on the evaluator.
-    tests = [instance.get(k) for k in ("base_commit", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS")]
-    spec = evaluator.spec | {"tests": keys.sha256(keys.canonical_json(tests))}
-    key = keys.evaluation_key(spec, instance["instance_id"], patch)
-    record = store.get("evaluation", key)
-    if record is not None:
-        tally.hits["evaluation"] += 1
-        return key, record
-    reason = f"evaluation miss: the final patch of {instance['instance_id']} was never graded (key {key[:12]}…)"
-    tally.miss("evaluation", policy, reason, {"key": key, "spec": spec, "instance_id": instance["instance_id"], "patch": patch})
-    if policy == "approximate" and not runnable:
-        choice = recorded(store).nearest_evaluation(spec, instance["instance_id"], patch)
-        if choice is None:
-            raise Incomplete(f"{reason}; no graded patch of this instance to estimate it from")
-        tally.approximate("evaluation", step, key, choice.key, choice.similarity, choice.how)
-        return choice.key, store.get("evaluation", choice.key)
-    start = time.monotonic()
-    result = evaluator.evaluate(instance, patch)
-    record = EvaluationRecord(
-        evaluator=spec,
-        instance_id=instance["instance_id"],
-        patch=keys.normalize_patch(patch),
-        resolved=bool(result["resolved"]),
-        result=result,
-        duration_ms=round((time.monotonic() - start) * 1000),
-    ).model_dump(mode="json")
-    if policy == "approximate":
-        tally.approximate("evaluation", step, key, key, 1.0, "live-eval")
-        return key, record
-    store.put("evaluation", key, record)
-    tally.live["evaluation"] += 1
-    return key, record
+            raise Incomplete(
+                f"observation miss: {what} of {ctx.instance_id} was never recorded in any state, and there is no "
+                "environment to run it"
+            )
+        ctx.tally.approximate("observation", ctx.step, key, choice.key, choice.similarity, choice.how)
+        return ctx.store.get("observation", choice.key)

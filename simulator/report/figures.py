@@ -20,7 +20,11 @@ WIDTH_IN, DPI = 9.0, 100
 FONT = 8
 FRONTIER_IN = 4.4
 ROW_IN = 0.16
-STATUS = {"resolved": ("✓ resolved", "#1a7f37"), "unresolved": ("unresolved", "0.45"), "incomplete": ("incomplete", "#c2410c")}
+STATUS = {
+    "resolved": ("✓ resolved", "#1a7f37"),
+    "unresolved": ("unresolved", "0.45"),
+    "incomplete": ("incomplete", "#c2410c"),
+}
 
 
 def tier_colors(tiers: list[str]) -> dict[str, tuple]:
@@ -52,20 +56,50 @@ def draw_frontier(ax, report: dict) -> None:
     for a, x, y in zip(routers, xs, ys):
         lo, hi = (100 * v for v in a["resolved_rate_ci95"])
         exact = a["exact"] == a["n"]
-        ax.errorbar(x, y, yerr=[[y - lo], [hi - y]], fmt="o", ms=6, capsize=3, lw=1, color="#1f4e8c", mfc="#1f4e8c" if exact else "white", zorder=3)
+        ax.errorbar(
+            x,
+            y,
+            yerr=[[y - lo], [hi - y]],
+            fmt="o",
+            ms=6,
+            capsize=3,
+            lw=1,
+            color="#1f4e8c",
+            mfc="#1f4e8c" if exact else "white",
+            zorder=3,
+        )
     front = sorted((x, y) for a, x, y in zip(routers, xs, ys) if a["pareto"])
     if front:
         fx, fy = zip(*front)
-        ax.plot([*fx, ax.get_xlim()[1]], [*fy, fy[-1]], drawstyle="steps-post", color="#d62728", lw=1.2, ls="--", zorder=2, label="Pareto frontier")
+        ax.plot(
+            [*fx, ax.get_xlim()[1]],
+            [*fy, fy[-1]],
+            drawstyle="steps-post",
+            color="#d62728",
+            lw=1.2,
+            ls="--",
+            zorder=2,
+            label="Pareto frontier",
+        )
     handles = [ax.get_legend_handles_labels()[0][0]] if front else []
-    handles.append(ax.errorbar([], [], yerr=[], fmt="o", color="#1f4e8c", capsize=3, label="router (95% Wilson interval)"))
+    handles.append(
+        ax.errorbar([], [], yerr=[], fmt="o", color="#1f4e8c", capsize=3, label="router (95% Wilson interval)")
+    )
     if any(a["exact"] < a["n"] for a in routers):
-        handles.append(ax.errorbar([], [], yerr=[], fmt="o", color="#1f4e8c", mfc="white", capsize=3, label="not every trajectory exact"))
+        handles.append(
+            ax.errorbar(
+                [], [], yerr=[], fmt="o", color="#1f4e8c", mfc="white", capsize=3, label="not every trajectory exact"
+            )
+        )
     ax.legend(handles=handles, loc="upper left", fontsize=FONT, frameon=False)
     ax.set_xlabel(f"mean spend per trajectory (USD{', log scale' if log else ''})", fontsize=FONT + 1)
     ax.set_ylabel("resolved rate (%)", fontsize=FONT + 1)
     n = max(a["n"] for a in routers)
-    ax.set_title(f"Spend vs resolved rate — {report['source'].get('name', '')}, {n} trajectories per router", fontsize=FONT + 2, loc="left")
+    ax.set_title(
+        f"Spend vs resolved rate — {report['source'].get('name', '')}, {n} trajectories per router",
+        fontsize=FONT + 2,
+        loc="left",
+    )
     ax.tick_params(labelsize=FONT)
     ax.grid(True, color="0.92", zorder=0)
     _label_points(ax, [(x, y) for x, y in zip(xs, ys)], [a["router"] for a in routers])
@@ -83,15 +117,33 @@ def _label_points(ax, points: list[tuple[float, float]], labels: list[str]) -> N
         px, py = pixels[i]
         w, h = _text_px(renderer, labels[i])
         # Above right of the point first (clear of the frontier line through it), then further away.
-        options = [(dx, k * 1.25 * h + 0.75 * h) for k in (0, -1.2, 1, -2.2, 2, -3.2, 3, -4.2, 4, 5, 6) for dx in (6, -6 - w)]
+        options = [
+            (dx, k * 1.25 * h + 0.75 * h) for k in (0, -1.2, 1, -2.2, 2, -3.2, 3, -4.2, 4, 5, 6) for dx in (6, -6 - w)
+        ]
         boxes = [Bbox.from_bounds(px + dx, py + dy - h / 2, w, h) for dx, dy in options]
-        free = [j for j, b in enumerate(boxes) if frame.contains(b.x0, b.y0) and frame.contains(b.x1, b.y1) and not any(b.overlaps(t) for t in taken)]
+        free = [
+            j
+            for j, b in enumerate(boxes)
+            if frame.contains(b.x0, b.y0) and frame.contains(b.x1, b.y1) and not any(b.overlaps(t) for t in taken)
+        ]
         j = free[0] if free else 0
         dx, dy = options[j]
         taken.append(boxes[j])
-        arrow = {"arrowstyle": "-", "color": "0.6", "lw": 0.6, "shrinkA": 0, "shrinkB": 4} if abs(dy) > 1.5 * h else None
-        ax.annotate(labels[i], points[i], xytext=(dx * px_to_pt, dy * px_to_pt), textcoords="offset points", va="center", ha="left", fontsize=FONT, arrowprops=arrow, zorder=4,
-                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+        arrow = (
+            {"arrowstyle": "-", "color": "0.6", "lw": 0.6, "shrinkA": 0, "shrinkB": 4} if abs(dy) > 1.5 * h else None
+        )
+        ax.annotate(
+            labels[i],
+            points[i],
+            xytext=(dx * px_to_pt, dy * px_to_pt),
+            textcoords="offset points",
+            va="center",
+            ha="left",
+            fontsize=FONT,
+            arrowprops=arrow,
+            zorder=4,
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
 
 
 def strip_rows(report: dict) -> list[tuple[str, dict | None]]:
@@ -119,13 +171,30 @@ def draw_strip(ax, report: dict) -> None:
                 approximated[0].append(y)
                 approximated[1].append(a["step"])
         text, color = STATUS[run["status"]]
-        ax.text(1.01, y, text, transform=blended_transform_factory(ax.transAxes, ax.transData), va="center", fontsize=FONT - 0.5, color=color)
+        ax.text(
+            1.01,
+            y,
+            text,
+            transform=blended_transform_factory(ax.transAxes, ax.transData),
+            va="center",
+            fontsize=FONT - 0.5,
+            color=color,
+        )
     handles = []
     for tier, (ys, xs) in cells.items():
         ax.barh(ys, 0.92, left=[x - 0.46 for x in xs], height=0.78, color=colors[tier])
         handles.append(Patch(color=colors[tier], label=tier))
     if approximated[0]:
-        ax.barh(approximated[0], 0.92, left=[x - 0.46 for x in approximated[1]], height=0.78, fill=False, hatch="////", edgecolor="white", lw=0)
+        ax.barh(
+            approximated[0],
+            0.92,
+            left=[x - 0.46 for x in approximated[1]],
+            height=0.78,
+            fill=False,
+            hatch="////",
+            edgecolor="white",
+            lw=0,
+        )
         handles.append(Patch(facecolor="0.6", hatch="////", edgecolor="white", label="approximated"))
     longest = max((len(run["steps"]) for _, run in rows if run), default=1)
     ax.set_xlim(-0.6, max(longest, 1) - 0.4)
@@ -143,7 +212,16 @@ def draw_strip(ax, report: dict) -> None:
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.set_title("Tier chosen at each step, one row per trajectory", fontsize=FONT + 2, loc="left", pad=18)
-    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(handles), fontsize=FONT, frameon=False, handlelength=1.2, borderaxespad=0.2)
+    ax.legend(
+        handles=handles,
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncol=len(handles),
+        fontsize=FONT,
+        frameon=False,
+        handlelength=1.2,
+        borderaxespad=0.2,
+    )
 
 
 def _figure(report: dict, panels: tuple[str, ...]) -> Figure:

@@ -21,8 +21,9 @@ JSON schema `twinsim.compare/1`:
 from rich.console import Console
 from rich.table import Table
 
-from simulator.report import UNRESOLVED_PENALTY_USD, fixed
-from simulator.stats import mcnemar_exact, paired_bootstrap_ci
+from simulator.records import fixed
+from simulator.report.aggregate import UNRESOLVED_PENALTY_USD
+from simulator.report.stats import mcnemar_exact, paired_bootstrap_ci
 
 SCHEMA = "twinsim.compare/1"
 ALPHA = 0.05
@@ -40,12 +41,24 @@ def paired_comparison(report: dict, a: str, b: str, *, seed: int = 0) -> dict:
     cases = {router: [(i, s) for r, i, s in runs if r == router] for router in (a, b)}
     both = set(cases[a]) & set(cases[b])
     paired = [case for case in cases[a] if case in both]
-    unpaired = [{"router": router, "instance_id": i, "sample": s} for router in (a, b) for i, s in cases[router] if (i, s) not in both]
+    unpaired = [
+        {"router": router, "instance_id": i, "sample": s}
+        for router in (a, b)
+        for i, s in cases[router]
+        if (i, s) not in both
+    ]
     complete, incomplete = [], []
     for i, s in paired:
         ra, rb = runs[(a, i, s)], runs[(b, i, s)]
         if "incomplete" in (ra["status"], rb["status"]):
-            incomplete.append({"instance_id": i, "sample": s, "status": [ra["status"], rb["status"]], "reason": ra["reason"] or rb["reason"]})
+            incomplete.append(
+                {
+                    "instance_id": i,
+                    "sample": s,
+                    "status": [ra["status"], rb["status"]],
+                    "reason": ra["reason"] or rb["reason"],
+                }
+            )
         else:
             complete.append((ra, rb))
     n = len(complete)
@@ -54,9 +67,13 @@ def paired_comparison(report: dict, a: str, b: str, *, seed: int = 0) -> dict:
     p = mcnemar_exact(a_only, b_only)
     spend = None
     if n:
-        spend = paired_bootstrap_ci([ra["spend_usd"] for ra, _ in complete], [rb["spend_usd"] for _, rb in complete], seed=seed)
+        spend = paired_bootstrap_ci(
+            [ra["spend_usd"] for ra, _ in complete], [rb["spend_usd"] for _, rb in complete], seed=seed
+        )
     resolved = {"a": sum(x for x, _ in solved), "b": sum(y for _, y in solved)}
-    bill = sum(ra["spend_usd"] - rb["spend_usd"] for ra, rb in complete) + UNRESOLVED_PENALTY_USD * (resolved["b"] - resolved["a"])
+    bill = sum(ra["spend_usd"] - rb["spend_usd"] for ra, rb in complete) + UNRESOLVED_PENALTY_USD * (
+        resolved["b"] - resolved["a"]
+    )
     result = {
         "schema": SCHEMA,
         "source": report["source"],
@@ -73,7 +90,13 @@ def paired_comparison(report: dict, a: str, b: str, *, seed: int = 0) -> dict:
         "spend_diff_ci95": [fixed(spend[1]), fixed(spend[2])] if spend else None,
         "bill_diff_usd": fixed(bill),
         "differing": [
-            {"instance_id": ra["instance_id"], "sample": ra["sample"], "status": [ra["status"], rb["status"]], "spend_usd": [ra["spend_usd"], rb["spend_usd"]], "steps": [len(ra["steps"]), len(rb["steps"])]}
+            {
+                "instance_id": ra["instance_id"],
+                "sample": ra["sample"],
+                "status": [ra["status"], rb["status"]],
+                "spend_usd": [ra["spend_usd"], rb["spend_usd"]],
+                "steps": [len(ra["steps"]), len(rb["steps"])],
+            }
             for ra, rb in complete
             if (ra["status"], ra["spend_usd"], len(ra["steps"])) != (rb["status"], rb["spend_usd"], len(rb["steps"]))
         ],
@@ -92,7 +115,8 @@ def verdict(c: dict) -> str:
     ra, rb, p = c["resolved"]["a"], c["resolved"]["b"], c["mcnemar_p"]
     if p < ALPHA:
         more, fewer = (a, b) if ra > rb else (b, a)
-        resolution = f"{more} resolves significantly more than {fewer} ({max(ra, rb)} vs {min(ra, rb)} of {n}, McNemar p = {p:.3g})"
+        counts = f"{max(ra, rb)} vs {min(ra, rb)} of {n}, McNemar p = {p:.3g}"
+        resolution = f"{more} resolves significantly more than {fewer} ({counts})"
     else:
         resolution = f"no significant difference in resolved rate at n={n} ({ra} vs {rb}, McNemar p = {p:.3g})"
     lo, hi = c["spend_diff_ci95"]
@@ -106,27 +130,50 @@ def verdict(c: dict) -> str:
 def print_comparison(c: dict, console: Console | None = None) -> None:
     console = console or Console(width=max(Console().width, 120))
     a, b = c["a"], c["b"]
-    summary = Table(title=f"twinsim compare — {c['source'].get('name', '')}: A = {a}, B = {b} (on miss: {c['policy']})", show_header=False)
+    summary = Table(
+        title=f"twinsim compare — {c['source'].get('name', '')}: A = {a}, B = {b} (on miss: {c['policy']})",
+        show_header=False,
+    )
     summary.add_column(no_wrap=True)
     summary.add_column()
-    summary.add_row("paired instances", f"{c['n']} complete" + (f" ({c['approximate_pairs']} with an approximate trajectory)" if c["approximate_pairs"] else ""))
+    summary.add_row(
+        "paired instances",
+        f"{c['n']} complete"
+        + (f" ({c['approximate_pairs']} with an approximate trajectory)" if c["approximate_pairs"] else ""),
+    )
     summary.add_row("resolved A vs B", f"{c['resolved']['a']} vs {c['resolved']['b']} of {c['n']}")
-    summary.add_row("McNemar exact", f"p = {c['mcnemar_p']:.4g} (only A resolved: {c['discordant']['a_only']}, only B: {c['discordant']['b_only']})")
+    summary.add_row(
+        "McNemar exact",
+        f"p = {c['mcnemar_p']:.4g} (only A resolved: {c['discordant']['a_only']}, only B: {c['discordant']['b_only']})",
+    )
     if c["spend_diff_ci95"]:
         lo, hi = c["spend_diff_ci95"]
-        summary.add_row("spend A − B", f"{c['spend_diff_mean_usd']:+.6f} USD per trajectory, 95% CI [{lo:+.6f}, {hi:+.6f}] (paired bootstrap, seed {c['seed']})")
+        summary.add_row(
+            "spend A − B",
+            f"{c['spend_diff_mean_usd']:+.6f} USD per trajectory, 95% CI [{lo:+.6f}, {hi:+.6f}] (paired bootstrap, "
+            f"seed {c['seed']})",
+        )
     summary.add_row("bill A − B", f"{c['bill_diff_usd']:+.4f} USD over the paired instances")
     summary.add_row("verdict", c["verdict"])
     console.print(summary)
     if c["differing"]:
         table = Table(title="Where they differ")
         for column in ("instance", "status A", "status B", "spend A $", "spend B $", "steps A", "steps B"):
-            table.add_column(column, justify="left" if column in ("instance", "status A", "status B") else "right", no_wrap=True)
+            table.add_column(
+                column, justify="left" if column in ("instance", "status A", "status B") else "right", no_wrap=True
+            )
         for d in c["differing"]:
             flag = " ≠" if d["status"][0] != d["status"][1] else ""
-            table.add_row(d["instance_id"] + flag, *d["status"], *(f"{x:.6f}" for x in d["spend_usd"]), *(str(x) for x in d["steps"]))
+            table.add_row(
+                d["instance_id"] + flag,
+                *d["status"],
+                *(f"{x:.6f}" for x in d["spend_usd"]),
+                *(str(x) for x in d["steps"]),
+            )
         console.print(table)
     for d in c["incomplete"]:
-        console.print(f"[yellow]not counted[/] {d['instance_id']}: A {d['status'][0]}, B {d['status'][1]} — {d['reason']}")
+        console.print(
+            f"[yellow]not counted[/] {d['instance_id']}: A {d['status'][0]}, B {d['status'][1]} — {d['reason']}"
+        )
     for u in c["unpaired"]:
         console.print(f"[yellow]unpaired[/] {u['router']} × {u['instance_id']} (the other router did not run it)")

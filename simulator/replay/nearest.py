@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from simulator import keys
-from simulator.schemas import Pool
+from simulator.config import Pool
 from simulator.store import Store
 
 SIBLING_SLACK = 2  # one agent step: the model's reply and the observation it got
@@ -148,7 +148,9 @@ class Recorded:
         by_node: dict[str, list[tuple[str, bytes, int]]] = {}
         for key, record in self.store.iter("response"):
             if record["prefix"] in self.nodes:
-                by_node.setdefault(record["prefix"], []).append((key, keys.canonical_json(record["tier"]), record["sample"]))
+                by_node.setdefault(record["prefix"], []).append(
+                    (key, keys.canonical_json(record["tier"]), record["sample"])
+                )
         return by_node
 
     @cached_property
@@ -164,7 +166,9 @@ class Recorded:
         found = {names[spec] for _, spec, k in self.responses.get(node, ()) if k == sample and spec in names}
         return [t for t in pool.names if t in found]
 
-    def nearest_response(self, nodes: list[str], messages: list[dict], tier: str, sample: int, pool: Pool) -> Choice | None:
+    def nearest_response(
+        self, nodes: list[str], messages: list[dict], tier: str, sample: int, pool: Pool
+    ) -> Choice | None:
         """The recorded answer that best stands in for `tier` at the prefix `nodes` (module doc)."""
         depth, task = len(nodes), task_depth(messages)
         if task == 0:
@@ -191,7 +195,11 @@ class Recorded:
         if not ranked:
             return None
         best = min(r[0] for r in ranked)
-        scored = [(similarity(messages[shared:], self.messages(path[shared:])), key) for rank, key, path, shared in ranked if rank == best]
+        scored = [
+            (similarity(messages[shared:], self.messages(path[shared:])), key)
+            for rank, key, path, shared in ranked
+            if rank == best
+        ]
         score, key = min(scored, key=lambda s: (-s[0], s[1]))
         return Choice(key, score, HOW[best[0]])
 
@@ -200,7 +208,10 @@ class Recorded:
     @cached_property
     def observations(self) -> dict[str, dict]:
         """Observation key -> {parent, action} (outputs stay in the store)."""
-        return {key: {"parent": r["parent"], "action": keys.canonical_json(r["action"])} for key, r in self.store.iter("observation")}
+        return {
+            key: {"parent": r["parent"], "action": keys.canonical_json(r["action"])}
+            for key, r in self.store.iter("observation")
+        }
 
     @cached_property
     def observations_by_parent(self) -> dict[str, list[str]]:
@@ -240,13 +251,18 @@ class Recorded:
         """(canonical evaluator spec, instance) -> [(evaluation key, patch)]."""
         by_instance: dict[tuple[bytes, str], list[tuple[str, str]]] = {}
         for key, r in self.store.iter("evaluation"):
-            by_instance.setdefault((keys.canonical_json(r["evaluator"]), r["instance_id"]), []).append((key, r["patch"]))
+            by_instance.setdefault((keys.canonical_json(r["evaluator"]), r["instance_id"]), []).append(
+                (key, r["patch"])
+            )
         return by_instance
 
     def nearest_evaluation(self, spec: dict, instance_id: str, patch: str) -> Choice | None:
         """The grade of the recorded patch most similar to `patch` (same evaluator and instance)."""
         patch = keys.normalize_patch(patch)
-        scored = [(difflib.SequenceMatcher(None, patch, p).ratio(), key) for key, p in self.evaluations.get((keys.canonical_json(spec), instance_id), ())]
+        scored = [
+            (difflib.SequenceMatcher(None, patch, p).ratio(), key)
+            for key, p in self.evaluations.get((keys.canonical_json(spec), instance_id), ())
+        ]
         if not scored:
             return None
         score, key = min(scored, key=lambda s: (-s[0], s[1]))

@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from simulator import keys
-from simulator.nearest import Recorded, similarity
-from simulator.policy import Miss
-from simulator.schemas import Pool, RunResult
+from simulator.config import Pool
+from simulator.records import RunResult
+from simulator.replay.context import Miss
+from simulator.replay.nearest import Recorded, similarity
 
 DIFF_LINES = 24
 LINE_CHARS = 240
@@ -50,7 +51,14 @@ def diverge(rec: Recorded, nodes: list[str], messages: list[dict]) -> Divergence
     point.sibling = min(siblings, key=lambda s: (-similarity([asked], [rec.nodes[s].message]), s))
     recorded = rec.nodes[point.sibling].message
     point.field = next(f for f in keys.SEMANTIC_FIELDS if recorded.get(f) != asked.get(f))
-    point.diff = tuple(text_diff(recorded.get(point.field), asked.get(point.field), f"recorded #{shared} {point.field}", f"asked #{shared} {point.field}"))
+    point.diff = tuple(
+        text_diff(
+            recorded.get(point.field),
+            asked.get(point.field),
+            f"recorded #{shared} {point.field}",
+            f"asked #{shared} {point.field}",
+        )
+    )
     return point
 
 
@@ -61,7 +69,10 @@ def _text(value) -> str:
 def text_diff(recorded, asked, from_name: str = "recorded", to_name: str = "asked") -> list[str]:
     """A short unified diff, then where the first difference is, with the characters around it."""
     a, b = _text(recorded), _text(asked)
-    lines = [line[:LINE_CHARS] for line in difflib.unified_diff(a.splitlines(), b.splitlines(), from_name, to_name, n=1, lineterm="")]
+    lines = [
+        line[:LINE_CHARS]
+        for line in difflib.unified_diff(a.splitlines(), b.splitlines(), from_name, to_name, n=1, lineterm="")
+    ]
     if len(lines) > DIFF_LINES:
         lines = [*lines[:DIFF_LINES], f"… ({len(lines) - DIFF_LINES} more diff lines)"]
     at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
@@ -86,10 +97,14 @@ def _response_lines(rec: Recorded, asked: dict, pool: Pool) -> list[str]:
     point = diverge(rec, asked["nodes"], asked["messages"])
     if point.shared == point.depth:
         tiers = rec.tiers_at(point.ancestor, pool, asked["sample"])
-        return [f"the whole prefix ({point.depth} messages, node {point.ancestor[:12]}) is recorded, answered there by {', '.join(tiers) or 'no tier'}, not by {asked['tier']}"]
+        return [
+            f"the whole prefix ({point.depth} messages, node {point.ancestor[:12]}) is recorded, answered there by "
+            f"{', '.join(tiers) or 'no tier'}, not by {asked['tier']}"
+        ]
     role = asked["messages"][point.shared].get("role")
     lines = [
-        f"asked {point.depth} messages; the recording has the first {point.shared} (deepest recorded ancestor {point.ancestor[:12]})",
+        f"asked {point.depth} messages; the recording has the first {point.shared} (deepest recorded ancestor "
+        f"{point.ancestor[:12]})",
         f"first differing message: #{point.shared} ({role})" + (f", field {point.field}" if point.field else ""),
     ]
     if point.sibling is None:
@@ -101,11 +116,19 @@ def _observation_lines(rec: Recorded, asked: dict) -> list[str]:
     # The first miss comes after recorded observations only: the state itself is recorded.
     state = asked["chain"][-1]
     siblings = rec.observations_by_parent.get(state, [])
-    lines = [f"the recording has this state (after {len(asked['chain']) - 1} action(s)) and {len(siblings)} other action(s) run in it"]
+    lines = [
+        f"the recording has this state (after {len(asked['chain']) - 1} action(s)) and {len(siblings)} other "
+        "action(s) run in it"
+    ]
     if siblings:
         action = keys.canonical_json(asked["action"])
-        nearest = min(siblings, key=lambda s: (-difflib.SequenceMatcher(None, action, rec.observations[s]["action"]).ratio(), s))
-        lines += [f"nearest recorded action: observation {nearest[:12]}", *text_diff(json.loads(rec.observations[nearest]["action"]), asked["action"])]
+        nearest = min(
+            siblings, key=lambda s: (-difflib.SequenceMatcher(None, action, rec.observations[s]["action"]).ratio(), s)
+        )
+        lines += [
+            f"nearest recorded action: observation {nearest[:12]}",
+            *text_diff(json.loads(rec.observations[nearest]["action"]), asked["action"]),
+        ]
     return lines
 
 
@@ -114,7 +137,10 @@ def _evaluation_lines(rec: Recorded, asked: dict) -> list[str]:
     if choice is None:
         return ["no patch of this instance was ever graded"]
     recorded_patch = rec.store.get("evaluation", choice.key)["patch"]
-    return [f"nearest graded patch: evaluation {choice.key[:12]} (similarity {choice.similarity:.2f})", *text_diff(recorded_patch, keys.normalize_patch(asked["patch"]))]
+    return [
+        f"nearest graded patch: evaluation {choice.key[:12]} (similarity {choice.similarity:.2f})",
+        *text_diff(recorded_patch, keys.normalize_patch(asked["patch"])),
+    ]
 
 
 # --- coverage -----------------------------------------------------------------------------
@@ -136,17 +162,25 @@ def tree_summary(rec: Recorded, task: str, name: str, pool: Pool, sample: int) -
     subtree = [n for n in rec.nodes if len(rec.path(n)) >= base and rec.path(n)[base - 1] == task]
     branches = sum(len(rec.children.get(n, [])) > 1 for n in subtree)
     depth = max(rec.nodes[n].depth for n in subtree)
-    answers = Counter((tier, rec.nodes[n].depth) for n in rec.by_task.get(task, ()) for tier in rec.tiers_at(n, pool, sample))
+    answers = Counter(
+        (tier, rec.nodes[n].depth) for n in rec.by_task.get(task, ()) for tier in rec.tiers_at(n, pool, sample)
+    )
     depths = sorted({d for _, d in answers})
     label = max(len("depth"), *map(len, pool.names)) + 2
     return [
-        f"{name}: {len(subtree)} prefix nodes, {branches} branch points, max depth {depth} messages; answers per tier and prefix depth:",
+        f"{name}: {len(subtree)} prefix nodes, {branches} branch points, max depth {depth} messages; answers per "
+        "tier and prefix depth:",
         "    " + "depth".ljust(label) + "".join(f"{d:>4}" for d in depths),
-        *("    " + tier.ljust(label) + "".join(f"{answers[(tier, d)] or '.':>4}" for d in depths) for tier in pool.names),
+        *(
+            "    " + tier.ljust(label) + "".join(f"{answers[(tier, d)] or '.':>4}" for d in depths)
+            for tier in pool.names
+        ),
     ]
 
 
-def coverage_text(rec: Recorded, runs: list[RunResult], pool: Pool, sample: int = 0, instances: list[str] | None = None) -> str:
+def coverage_text(
+    rec: Recorded, runs: list[RunResult], pool: Pool, sample: int = 0, instances: list[str] | None = None
+) -> str:
     """One block per recorded instance tree (those of `instances` if given)."""
     tasks = instance_tasks(rec, runs)
     named = sorted((tasks.get(t, f"task {t[:12]}"), t) for t in rec.by_task)
@@ -165,6 +199,9 @@ def probe_text(results: list[RunResult]) -> str:
         if others:
             first = Counter(next(iter(r.misses), "other") for r in others)
             mean = sum(len(r.steps) for r in others) / len(others)
-            line += f"; the other {len(others)} leave the recording after {mean:.1f} steps on average (first miss: {', '.join(f'{k} {v}' for k, v in sorted(first.items()))})"
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(first.items()))
+            line += (
+                f"; the other {len(others)} leave the recording after {mean:.1f} steps on average (first miss: {kinds})"
+            )
         lines.append(line)
     return "\n".join(lines)

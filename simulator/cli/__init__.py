@@ -1,0 +1,35 @@
+"""The `twinsim` command line: one module per command group, heavy libraries imported inside the commands."""
+
+import click
+
+from simulator import __version__
+from simulator.cli.info import models_group, pools_command, routers_command, serve_local_command
+from simulator.cli.record import export_command, import_command, merge_command, record_command
+from simulator.cli.replay import compare_command, coverage_command, explain_miss_command, replay_command
+from simulator.cli.static import gap_command, label_command, static_group
+
+
+@click.group()
+@click.version_option(__version__, prog_name="twinsim")
+def main() -> None:
+    """Record and replay routed agent trajectories from a content-addressed cache."""
+
+
+for command in (
+    replay_command,
+    compare_command,
+    explain_miss_command,
+    coverage_command,
+    record_command,
+    export_command,
+    import_command,
+    merge_command,
+    label_command,
+    static_group,
+    gap_command,
+    routers_command,
+    pools_command,
+    models_group,
+    serve_local_command,
+):
+    main.add_command(command)

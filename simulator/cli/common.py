@@ -1,0 +1,234 @@
+"""What every command shares: clean errors, the miss-policy option, opening a recording, writing reports."""
+
+import datetime
+import importlib.metadata
+import shlex
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from simulator.recording import RecordingError
+from simulator.replay.context import MissPolicy
+from simulator.replay.setup import Setup
+
+console = Console(stderr=True)
+SETUP_KEY = "setup"
+
+
+def fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@contextmanager
+def user_errors():
+    """A bad router spec, instance id, recording or file is a clear error, not a traceback."""
+    try:
+        yield
+    except (FileNotFoundError, ValueError, KeyError) as e:  # RecordingError is a ValueError
+        fail(str(e.args[0] if isinstance(e, KeyError) else e))
+
+
+def parse_policy(text: str) -> MissPolicy:
+    try:
+        return MissPolicy.parse(text)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def open_setup(recording: Path, **settings) -> Setup:
+    """The setup that replays RECORDING (`settings`: policy, cache_dir, sample ...); its suite must be here."""
+    try:
+        return Setup.from_recording(recording, **settings)
+    except RecordingError as e:
+        fail(str(e))
+
+
+def check_routers(setup: Setup, routers, instances=()) -> None:
+    """Bad router specs and unknown instances fail before anything heavy is imported or loaded."""
+    from simulator.routers.registry import router_factory
+
+    with user_errors():
+        for spec in routers:
+            router_factory(spec, setup.pool)
+        for instance_id in instances:
+            setup.suite.instance(instance_id)
+
+
+def report_source(setup: Setup, recording: Path) -> dict:
+    """Where a report's runs come from; loads (and verifies) the recording's objects."""
+    with user_errors():
+        objects = len(setup.load().objects)
+    return {
+        "name": setup.manifest.name or recording.name,
+        "objects": objects,
+        "suite": setup.manifest.suite,
+        "sample": setup.sample,
+    }
+
+
+def report_options(command):
+    """The report files replay and record write (and whether wall times go into them)."""
+    options = [
+        click.option(
+            "--json",
+            "json_path",
+            default=None,
+            help="Write the JSON report here ('-' for stdout instead of the table).",
+        ),
+        click.option(
+            "--csv",
+            "csv_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write one CSV row per router here.",
+        ),
+        click.option(
+            "--png",
+            "png_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write the spend / resolved-rate and tier-strip picture here.",
+        ),
+        click.option(
+            "--html",
+            "html_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write a self-contained HTML report with per-trajectory drill-down here.",
+        ),
+        click.option(
+            "--timings",
+            is_flag=True,
+            help="Also put router select latency (wall time, not reproducible) into JSON, CSV and HTML.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def replay(setup: Setup, routers, instances, *, jobs: int, quiet: bool, max_live_usd: float | None = None) -> list:
+    from simulator.replay.engine import run_replays
+
+    with user_errors():
+        return run_replays(
+            setup, list(routers), list(instances), jobs=jobs, max_live_usd=max_live_usd, show_progress=not quiet
+        )
+
+
+def run_and_report(
+    setup: Setup,
+    routers,
+    instances,
+    *,
+    jobs,
+    max_live_usd,
+    source: dict,
+    quiet: bool,
+    json_path,
+    csv_path,
+    png_path,
+    html_path,
+    timings,
+) -> list:
+    from simulator.report.aggregate import build_report, deterministic, report_csv, report_json
+    from simulator.report.tables import print_table
+
+    results = replay(setup, routers, instances, jobs=jobs, quiet=quiet, max_live_usd=max_live_usd)
+    report = build_report(results, source=source, policy=str(setup.policy), tiers=setup.pool.names)
+    saved = report if timings else deterministic(report)
+    if json_path == "-":
+        sys.stdout.write(report_json(saved))
+    else:
+        print_table(report)
+    writers = (
+        (json_path, report_json),
+        (csv_path, report_csv),
+        (png_path, _png),
+        (html_path, lambda r: _html(setup, r)),
+    )
+    for path, render in writers:
+        if path and path != "-":
+            content = render(saved)
+            try:
+                Path(path).write_bytes(content if isinstance(content, bytes) else content.encode())
+            except OSError as e:
+                fail(f"cannot write {path}: {e}")
+    return results
+
+
+def _png(report: dict) -> bytes:
+    from simulator.report.figures import png_bytes
+
+    return png_bytes(report)
+
+
+def _html(setup: Setup, report: dict) -> str:
+    """The HTML report shows what the model answered: the stored response of every step."""
+    from simulator.report.html import report_html
+
+    store = setup.open_store()
+    return report_html(
+        report, {s["response"]: store.get("response", s["response"]) for run in report["runs"] for s in run["steps"]}
+    )
+
+
+def write_json(json_path: str | None, data: dict) -> None:
+    from simulator.report.aggregate import report_json
+
+    if json_path == "-":
+        sys.stdout.write(report_json(data))
+    elif json_path:
+        Path(json_path).write_text(report_json(data))
+
+
+def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.table import Table
+
+    from simulator.report.tables import wide_console
+
+    table = Table(title=title)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    wide_console(table).print(table)
+
+
+def session(wall_sec: float) -> dict:
+    """A manifest session: the command, its date, its live wall time and the versions that ran it."""
+    versions = {p: importlib.metadata.version(p) for p in ("twinsim", "mini-swe-agent", "litellm", "swebench")}
+    return {
+        "command": shlex.join(["twinsim", *sys.argv[1:]]),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "live_wall_sec": round(wall_sec, 1),
+        "versions": versions,
+    }
+
+
+def claim_cache(store, manifest, cache_dir: Path) -> None:
+    """A cache holds one (pool, agent, suite) setup, so its export is one coherent recording."""
+    setup = {
+        "pool": manifest.pool.model_dump(mode="json"),
+        "agent": manifest.agent.model_dump(mode="json"),
+        "suite": manifest.suite,
+    }
+    known = store.get(SETUP_KEY, SETUP_KEY)
+    if known is None:
+        store.put(SETUP_KEY, SETUP_KEY, setup)
+    elif known != setup:
+        fail(f"cache {cache_dir} was used with another pool, agent or suite; use another --cache")
+
+
+def export(store, manifest, out: Path) -> None:
+    """Write the store's objects and runs as a recording at OUT, merged with what is there."""
+    from simulator.recording import load_recording, merge, recording_from_store, save_recording
+
+    recording = recording_from_store(store, manifest)
+    if (out / "manifest.json").is_file():
+        recording = merge(recording, load_recording(out))
+    save_recording(recording, out)
+    console.print(f"wrote {out}: {len(recording.objects)} objects, {len(recording.manifest.runs)} runs")

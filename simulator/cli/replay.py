@@ -1,0 +1,204 @@
+"""Commands that replay a recording: replay, compare, explain-miss, coverage."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from simulator.cli.common import (
+    check_routers,
+    fail,
+    open_setup,
+    parse_policy,
+    replay,
+    report_options,
+    report_source,
+    run_and_report,
+    user_errors,
+)
+from simulator.replay.setup import Setup
+
+RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+def _replay_setup(
+    recording: Path, on_miss: str, cache_dir: Path, sample: int, routers=(), instances=()
+) -> tuple[Setup, list[str], list[str]]:
+    """A recording ready to replay, with the routers and instances to replay (given, else those it ran), checked."""
+    setup = open_setup(recording, policy=parse_policy(on_miss), cache_dir=cache_dir, sample=sample)
+    recorded_routers, recorded_instances = setup.recorded_runs
+    routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
+    check_routers(setup, routers, instances)
+    return setup, routers, instances
+
+
+@click.command("replay")
+@click.argument("recording", type=RECORDING)
+@click.option(
+    "--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran."
+)
+@click.option(
+    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
+)
+@click.option(
+    "--on-miss",
+    default="error",
+    show_default=True,
+    help="error | live | approximate, or per kind: response=approximate,observation=live,...",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cache"),
+    show_default=True,
+    help="Where live misses are stored.",
+)
+@click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
+@click.option("--sample", type=int, default=0, show_default=True, help="Sample index of the responses to replay.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@report_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def replay_command(
+    recording, routers, instances, on_miss, cache_dir, max_live_usd, sample, jobs, quiet, **report_files
+):
+    """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
+    setup, routers, instances = _replay_setup(recording, on_miss, cache_dir, sample, routers, instances)
+    if not routers or not instances:
+        fail("the recording has no runs: name --router and --instance")
+    source = report_source(setup, recording)
+    run_and_report(
+        setup, routers, instances, jobs=jobs, max_live_usd=max_live_usd, source=source, quiet=quiet, **report_files
+    )
+
+
+@click.command("compare")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("router_a")
+@click.argument("router_b")
+@click.option(
+    "--instance",
+    "-i",
+    "instances",
+    multiple=True,
+    help="With a recording: instance id (repeatable); default: those the recording ran.",
+)
+@click.option("--on-miss", default="error", show_default=True, help="With a recording: the miss policy of the replay.")
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cache"),
+    show_default=True,
+    help="With a recording: where live misses are stored.",
+)
+@click.option(
+    "--sample",
+    type=int,
+    default=0,
+    show_default=True,
+    help="With a recording: sample index of the responses to replay.",
+)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paired bootstrap.")
+@click.option(
+    "--json", "json_path", default=None, help="Write the comparison as JSON here ('-' for stdout instead of the text)."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def compare_command(source, router_a, router_b, instances, on_miss, cache_dir, sample, jobs, seed, json_path, quiet):
+    """Paired comparison of ROUTER_A and ROUTER_B on the instances both ran.
+
+    SOURCE is a recording folder (both routers are replayed on its instances)
+    or a JSON report written by `twinsim replay --json` (its runs are used as they are).
+    """
+    from simulator.report.aggregate import build_report, report_json
+    from simulator.report.compare import paired_comparison, print_comparison
+
+    if source.is_dir():
+        setup, routers, instances = _replay_setup(source, on_miss, cache_dir, sample, [router_a, router_b], instances)
+        results = replay(setup, routers, instances, jobs=jobs, quiet=quiet)
+        report = build_report(
+            results, source=report_source(setup, source), policy=str(setup.policy), tiers=setup.pool.names
+        )
+    else:
+        report = _read_report(source)
+    try:
+        comparison = paired_comparison(report, router_a, router_b, seed=seed)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    if json_path == "-":
+        sys.stdout.write(report_json(comparison))
+        return
+    print_comparison(comparison)
+    if json_path:
+        Path(json_path).write_text(report_json(comparison))
+
+
+def _read_report(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        fail(f"{path} is not a JSON report: {e}")
+    if (
+        not isinstance(report, dict)
+        or not str(report.get("schema", "")).startswith("twinsim.report/")
+        or "runs" not in report
+    ):
+        fail(f"{path} is not a twinsim JSON report (write one with `twinsim replay --json`)")
+    return report
+
+
+@click.command("explain-miss")
+@click.argument("recording", type=RECORDING)
+@click.option("--router", "-r", required=True, help="Router spec.")
+@click.option("--instance", "-i", required=True, help="Instance id.")
+@click.option("--sample", type=int, default=0, show_default=True)
+def explain_miss_command(recording, router, instance, sample):
+    """Replay ROUTER on INSTANCE strictly and explain its first miss: the deepest recorded
+    ancestor, the first differing message and field, a diff against the nearest recorded sibling."""
+    setup = open_setup(recording, sample=sample)
+    check_routers(setup, [router], [instance])
+    from simulator.replay.context import LiveBudget, Tally
+    from simulator.replay.engine import replay_trajectory
+    from simulator.replay.explain import explain
+    from simulator.replay.nearest import recorded
+
+    with user_errors():
+        store = setup.open_store()
+    tally = Tally()
+    result = replay_trajectory(setup, router, setup.suite.instance(instance), store, LiveBudget(), tally)
+    if tally.first_miss is None:
+        click.echo(f"{router} on {instance}: no miss ({result.status}{': ' + result.reason if result.reason else ''})")
+    else:
+        click.echo(explain(recorded(store), tally.first_miss, setup.pool))
+
+
+@click.command("coverage")
+@click.argument("recording", type=RECORDING)
+@click.option(
+    "--router",
+    "-r",
+    "routers",
+    multiple=True,
+    help="Also replay these routers strictly and say how much is served exactly (repeatable).",
+)
+@click.option(
+    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
+)
+@click.option("--sample", type=int, default=0, show_default=True)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+def coverage_command(recording, routers, instances, sample, jobs):
+    """What RECORDING holds per instance (its recorded tree, which tiers answered at which depths)
+    and, for each --router, how much of its replay the recording serves exactly."""
+    setup = open_setup(recording, sample=sample)
+    check_routers(setup, routers, instances)
+    from simulator.replay.explain import coverage_text, probe_text
+    from simulator.replay.nearest import recorded
+
+    with user_errors():
+        store = setup.open_store()
+    click.echo(coverage_text(recorded(store), setup.manifest.runs, setup.pool, sample, list(instances)))
+    if routers:
+        results = replay(setup, routers, instances or setup.recorded_runs[1], jobs=jobs, quiet=True)
+        click.echo(probe_text(results))

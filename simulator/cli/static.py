@@ -1,0 +1,343 @@
+"""The static track's commands: label, static export, static score, gap."""
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from simulator.bank import bank_jsonl, load_bank
+from simulator.cli.common import (
+    check_routers,
+    claim_cache,
+    console,
+    export,
+    fail,
+    open_setup,
+    parse_policy,
+    print_table,
+    replay,
+    session,
+    user_errors,
+    write_json,
+)
+from simulator.config import load_pool
+from simulator.replay.context import LiveBudget
+from simulator.store import DiskStore
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+@click.command("label")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
+)
+@click.option("--on-miss", default="error", show_default=True, help="Miss policy of every trial (as in replay).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the bank (JSON lines, TwinRouterBench's row format) here.",
+)
+@click.option("--benchmark", default=None, help="The rows' `benchmark`; default: the suite's name.")
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cache"),
+    show_default=True,
+    help="Where live misses are stored.",
+)
+@click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
+@click.option("--json", "json_path", default=None, help="Write every trial as JSON here ('-' for stdout).")
+@click.option(
+    "--extend",
+    is_flag=True,
+    help="With a live policy: write what the trials computed back into RECORDING, this session in its manifest.",
+)
+def label_command(recording, instances, on_miss, out, benchmark, cache_dir, max_live_usd, json_path, extend):
+    """Label the steps of RECORDING's resolved all-top trajectories by downgrade-and-cascade.
+
+    With `--on-miss live --extend`, RECORDING grows by the trials it lacked, so
+    `twinsim static export RECORDING` later gives the same bank with zero calls."""
+    policy = parse_policy(on_miss)
+    setup = open_setup(recording, policy=policy, cache_dir=cache_dir)
+    manifest = setup.manifest
+    instances = list(instances or setup.recorded_runs[1])
+    check_routers(setup, (), instances)
+    if extend and not policy.goes_live:
+        raise click.UsageError("--extend needs a policy that goes live (e.g. --on-miss live)")
+    if policy.goes_live:
+        claim_cache(DiskStore(cache_dir), manifest, cache_dir)
+    from simulator.static.label import label
+
+    start = time.monotonic()
+    with user_errors():
+        result = label(
+            setup,
+            instances,
+            benchmark=benchmark or manifest.suite["name"],
+            budget=LiveBudget(max_live_usd),
+            on_instance=lambda i: console.print(
+                f"{i['instance_id']}: seed {i['seed']['status']}, labels {' '.join(i['labels']) or '–'}"
+            ),
+        )
+    totals = result.totals
+    rows = []
+    for i in result.instances:
+        kinds = Counter(t["kind"] for t in i["trials"])
+        rows.append(
+            [
+                i["instance_id"],
+                f"{i['seed']['status']} ({i['seed']['steps']})",
+                " ".join(i["labels"]) or "–",
+                str(len(i["trials"])),
+                *(str(kinds[k]) for k in ("exact", "live", "approximate", "incomplete")),
+                str(sum(t["accepted"] for t in i["trials"])),
+            ]
+        )
+    print_table(
+        f"twinsim label — {manifest.name or recording.name} (on miss: {policy})",
+        ["instance", "seed (steps)", "labels", "trials", "exact", "live", "approx", "incomplete", "accepted"],
+        rows,
+    )
+    click.echo(
+        f"{totals['labelled']} of {totals['instances']} instances labelled ({totals['rows']} rows); "
+        f"{totals['trials']} trials: "
+        f"{totals['exact']} exact, {totals['live']} live, {totals['approximate']} approximate, "
+        f"{totals['incomplete']} incomplete (not accepted); "
+        f"{totals['accepted']} accepted; live spend ${totals['live_usd']:.4f}"
+    )
+    if out:
+        out.write_text(bank_jsonl(result.rows), encoding="utf-8")
+        console.print(f"wrote {out}: {len(result.rows)} rows")
+    write_json(
+        json_path,
+        {
+            "schema": "twinsim.labels/1",
+            "source": {"name": manifest.name or recording.name, "suite": manifest.suite},
+            "policy": str(policy),
+            "totals": totals,
+            "instances": result.instances,
+        },
+    )
+    if extend:
+        made = manifest.model_copy(update={"runs": [], "made_with": {"sessions": [session(time.monotonic() - start)]}})
+        export(DiskStore(cache_dir), made, recording)
+
+
+@click.group("static")
+def static_group() -> None:
+    """The static track: score routers on a bank of router-visible prefixes (TwinRouterBench's format)."""
+
+
+@static_group.command("export")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The bank to write (JSON lines)."
+)
+@click.option(
+    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
+)
+@click.option("--benchmark", default=None, help="The rows' `benchmark`; default: the suite's name.")
+def static_export(recording, out, instances, benchmark):
+    """The labelled prefixes of RECORDING as a static bank: downgrade-and-cascade replayed strictly.
+
+    Every trial `twinsim label` ran (live or not) is in the recording once it is exported,
+    so this gives the same bank with zero API calls; a trial the recording lacks counts as not accepted."""
+    setup = open_setup(recording)
+    manifest = setup.manifest
+    instances = list(instances or setup.recorded_runs[1])
+    check_routers(setup, (), instances)
+    from simulator.static.label import label
+
+    with user_errors():
+        result = label(setup, instances, benchmark=benchmark or manifest.suite["name"], budget=LiveBudget())
+    out.write_text(bank_jsonl(result.rows), encoding="utf-8")
+    totals = result.totals
+    click.echo(
+        f"wrote {out}: {totals['rows']} rows from {totals['labelled']} labelled instances ({totals['incomplete']} "
+        "trials not in the recording)"
+    )
+
+
+def _load_bank(path: Path | None) -> list[dict] | None:
+    try:
+        return load_bank(path) if path else None
+    except ValueError as e:
+        fail(str(e))
+
+
+def _static_rows(scores: list[dict]) -> list[list[str]]:
+    from simulator.static.score import METRICS
+
+    return [[s["router"], str(s["rows"]), *(_pct(s[m]) for m in METRICS), str(s["errors"])] for s in scores]
+
+
+STATIC_COLUMNS = ["router", "rows", "ROWPASS", "ROWEXACT", "TRAJPASS", "COSTSAVE", "COMBINED", "errors"]
+
+
+@static_group.command("score")
+@click.argument("bank", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--router",
+    "-r",
+    "routers",
+    multiple=True,
+    required=True,
+    help="Router spec (repeatable), as in replay; `knn` may omit bank=.",
+)
+@click.option(
+    "--pool", default="twinrouterbench", show_default=True, help="Tiers and prices: a built-in or a YAML file."
+)
+@click.option(
+    "--train",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Bank a `knn` router without bank= learns from.",
+)
+@click.option(
+    "--holdout-by-instance",
+    "folds",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Or K folds by instance: `knn` learns from the other folds.",
+)
+@click.option(
+    "--json", "json_path", default=None, help="Write the scores as JSON here ('-' for stdout instead of the table)."
+)
+def static_score(bank, routers, pool, train, folds, json_path):
+    """ROWPASS, ROWEXACT, TRAJPASS, COSTSAVE and COMBINED of routers on BANK, per benchmark too."""
+    if train and folds:
+        raise click.UsageError("give --train or --holdout-by-instance, not both")
+    rows, train_rows = _load_bank(bank), _load_bank(train)
+    from simulator.static.score import score
+
+    with user_errors():
+        pool_ = load_pool(pool)
+        scores = score(rows, list(routers), pool_, train=train_rows, folds=folds or 0)
+    benchmarks = Counter(r["benchmark"] for r in rows)
+    evaluation = (
+        f"knn trained on {train.name}" if train else f"knn held out by instance, {folds} folds" if folds else "as given"
+    )
+    if json_path != "-":
+        print_table(
+            f"twinsim static score — {bank.name} on pool {pool_.name} ({evaluation})",
+            STATIC_COLUMNS,
+            _static_rows(scores),
+        )
+        if len(benchmarks) > 1:
+            per = [
+                s["by_benchmark"][b] | {"router": f"{s['router']} · {b}"} for s in scores for b in sorted(benchmarks)
+            ]
+            print_table("per benchmark", STATIC_COLUMNS, _static_rows(per))
+    write_json(
+        json_path,
+        {
+            "schema": "twinsim.static/1",
+            "bank": {"name": bank.name, "rows": len(rows), "benchmarks": dict(sorted(benchmarks.items()))},
+            "pool": pool_.name,
+            "evaluation": evaluation,
+            "routers": scores,
+        },
+    )
+
+
+@click.command("gap")
+@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--bank",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The static bank to score the routers on.",
+)
+@click.option(
+    "--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran."
+)
+@click.option(
+    "--instance", "-i", "instances", multiple=True, help="Instances to replay; default: those the recording ran."
+)
+@click.option("--on-miss", default="error", show_default=True)
+@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@click.option(
+    "--json", "json_path", default=None, help="Write the gap as JSON here ('-' for stdout instead of the table)."
+)
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the static-vs-dynamic picture here.",
+)
+@click.option("--quiet", "-q", is_flag=True)
+def gap_command(recording, bank, routers, instances, on_miss, jobs, json_path, png, quiet):
+    """Each router's static scores on BANK next to its replay on RECORDING, and their rank correlation."""
+    setup = open_setup(recording, policy=parse_policy(on_miss))
+    manifest = setup.manifest
+    recorded_routers, recorded_instances = setup.recorded_runs
+    routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
+    check_routers(setup, routers, instances)
+    rows = _load_bank(bank)
+    from simulator.report.aggregate import build_report
+    from simulator.static.gap import gap
+    from simulator.static.score import METRICS, score
+
+    with user_errors():
+        scores = score(rows, routers, manifest.pool, run_config=setup.run_config)
+    results = replay(setup, routers, instances, jobs=jobs, quiet=quiet)
+    dynamic = build_report(results, source={}, policy=str(setup.policy))["routers"]
+    result = gap(scores, dynamic)
+    if json_path != "-":
+        table = [
+            [
+                r["router"],
+                *(_pct(r[m]) for m in METRICS),
+                f"{r['resolved_rate']:.0%}",
+                str(r["incomplete"]),
+                f"{r['router_cost_usd']:.4f}",
+                f"{r['leaderboard_bill_usd']:.4f}",
+            ]
+            for r in result["routers"]
+        ]
+        print_table(
+            f"twinsim gap — static {bank.name} vs dynamic {manifest.name or recording.name} (on miss: {setup.policy})",
+            [
+                "router",
+                "ROWPASS",
+                "ROWEXACT",
+                "TRAJPASS",
+                "COSTSAVE",
+                "COMBINED",
+                "resolved",
+                "incomplete",
+                "spend $",
+                "bill $",
+            ],
+            table,
+        )
+        rho = result["spearman"]
+        click.echo(
+            f"Spearman(COMBINED, −bill) = {_rho(rho['combined_vs_bill'])}; Spearman(COMBINED, resolved rate) = "
+            f"{_rho(rho['combined_vs_resolved_rate'])} "
+            f"over {len(routers)} routers (+1: both tracks order the routers alike)"
+        )
+    write_json(
+        json_path,
+        {
+            "schema": "twinsim.gap/1",
+            "bank": bank.name,
+            "recording": manifest.name or recording.name,
+            "policy": str(setup.policy),
+        }
+        | result,
+    )
+    if png:
+        from simulator.static.gap import gap_figure
+
+        png.write_bytes(gap_figure(result))
+
+
+def _rho(value: float | None) -> str:
+    return "undefined (a side is constant)" if value is None else f"{value:+.3f}"

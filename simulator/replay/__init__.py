@@ -1,0 +1,1 @@
+"""Replay: one loop for recording and replaying trajectories from the store, under a router and a miss policy."""

@@ -1,0 +1,133 @@
+"""TwinRouterBench's router protocol: what a router is asked (`RouterContext`) and what it answers.
+
+A router is anything with `select(ctx) -> RouterDecision`; `decide` asks one and
+turns whatever it answers into a tier of the pool, or a `RouterError` naming the
+router, the step and the instance.
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from simulator.config import Pool
+from simulator.keys import SEMANTIC_FIELDS
+
+
+@dataclass(frozen=True)
+class ModelCacheView:
+    model_id: str
+    last_call_ts: float | None
+    prefix_token_count: int
+    prefix_hash: str | None
+
+
+@dataclass(frozen=True)
+class CacheStateSnapshot:
+    wallclock_ttl_sec: int
+    now_ts: float
+    by_model: Mapping[str, ModelCacheView]
+
+    def get(self, model_id: str) -> ModelCacheView | None:
+        return self.by_model.get(model_id)
+
+    def is_warm(self, model_id: str) -> bool:
+        """Was the model called within the TTL? (A trajectory only appends, so its cached prefix still applies.)"""
+        view = self.by_model.get(model_id)
+        return (
+            view is not None
+            and view.last_call_ts is not None
+            and self.wallclock_ttl_sec > 0
+            and self.now_ts - view.last_call_ts <= self.wallclock_ttl_sec
+        )
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    max_steps: int
+    budget_usd: float
+    wallclock_ttl_sec: int
+    select_timeout_sec: float
+
+
+@dataclass(frozen=True)
+class RouterContext:
+    instance_id: str
+    step_index: int
+    messages: tuple[Mapping[str, Any], ...]
+    tools: tuple[Mapping[str, Any], ...]
+    available_models: tuple[str, ...]
+    """Cheapest first."""
+    cache_state: CacheStateSnapshot
+    budget_so_far_usd: float
+    run_config: RunConfig
+
+
+@dataclass(frozen=True)
+class RouterDecision:
+    model_id: str
+    rationale: str | None = None
+
+
+class Router(Protocol):
+    def select(self, ctx: RouterContext) -> RouterDecision: ...
+
+
+class RouterError(RuntimeError):
+    """A router failed or answered something outside the pool."""
+
+
+def make_context(
+    *, instance_id, step_index, messages, tools, pool: Pool, cache_state: dict, budget_so_far_usd, run_config
+) -> RouterContext:
+    snapshot = CacheStateSnapshot(
+        wallclock_ttl_sec=cache_state["wallclock_ttl_sec"],
+        now_ts=cache_state["now_ts"],
+        by_model={k: ModelCacheView(**v) for k, v in cache_state["by_model"].items()},
+    )
+    return RouterContext(
+        instance_id=instance_id,
+        step_index=step_index,
+        messages=tuple(messages),
+        tools=tuple(tools),
+        available_models=tuple(t.model_id for t in pool.tiers),
+        cache_state=snapshot,
+        budget_so_far_usd=budget_so_far_usd,
+        run_config=run_config,
+    )
+
+
+def context_json(ctx: RouterContext) -> dict:
+    """The context as JSON (what an HTTP router receives); messages keep their semantic fields."""
+    return {
+        "instance_id": ctx.instance_id,
+        "step_index": ctx.step_index,
+        "messages": [{k: m[k] for k in SEMANTIC_FIELDS if m.get(k) is not None} for m in ctx.messages],
+        "tools": list(ctx.tools),
+        "available_models": list(ctx.available_models),
+        "cache_state": dataclasses.asdict(ctx.cache_state),
+        "budget_so_far_usd": ctx.budget_so_far_usd,
+        "run_config": dataclasses.asdict(ctx.run_config),
+    }
+
+
+def decide(router: Router, label: str, ctx: RouterContext, pool: Pool) -> tuple[str, str | None]:
+    """Ask the router; return (tier name, rationale) or raise RouterError naming router, step and instance."""
+    where = f"router {label!r} at step {ctx.step_index} of {ctx.instance_id}"
+    try:
+        decision = router.select(ctx)
+    except RouterError as e:  # the router's own account of what went wrong (e.g. an HTTP router's endpoint)
+        raise RouterError(f"{where}: {e}") from e
+    except Exception as e:
+        raise RouterError(f"{where} raised {type(e).__name__}: {e}") from e
+    model_id, rationale = (
+        (decision, None)
+        if isinstance(decision, str)
+        else (getattr(decision, "model_id", None), getattr(decision, "rationale", None))
+    )
+    if not isinstance(model_id, str):
+        raise RouterError(f"{where} returned {decision!r}; expected a RouterDecision or a tier name")
+    try:
+        return pool.tier(model_id).name, rationale
+    except KeyError as e:
+        raise RouterError(f"{where}: {e.args[0]}") from None

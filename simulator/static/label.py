@@ -1,0 +1,157 @@
+"""Labels by downgrade-and-cascade: each step of a resolved all-top trajectory gets the cheapest tier still resolving.
+
+Every trial is a whole replay (`replay_trajectory`) with the upstream locks in force,
+under the setup's miss policy, so a label is computed exactly where the recording
+holds the trial and live or approximately only where the policy allows it.
+"""
+
+import functools
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from simulator.bank import semantic, tier_ids
+from simulator.config import TIER_IDS
+from simulator.records import RunResult
+from simulator.replay.context import LiveBudget
+from simulator.replay.engine import replay_trajectory
+from simulator.replay.setup import Setup
+from simulator.routers.builtin import ScheduleRouter
+from simulator.routers.protocol import RouterContext, RouterDecision
+from simulator.store import Store
+
+
+@dataclass
+class LockedRouter(ScheduleRouter):
+    """The `schedule` router over the locked tiers, then the top tier; keeps the messages it was shown."""
+
+    prefixes: list[list[dict]] = field(default_factory=list)
+
+    def select(self, ctx: RouterContext) -> RouterDecision:
+        self.prefixes.append(semantic(ctx.messages))
+        return super().select(ctx)
+
+
+@dataclass
+class Trial:
+    schedule: tuple[str, ...]
+    result: RunResult
+    prefixes: list[list[dict]]
+
+    @property
+    def kind(self) -> str:
+        """exact (all from the cache), live (some objects computed), approximate or incomplete."""
+        if self.result.fidelity != "exact":
+            return self.result.fidelity
+        return "live" if sum(self.result.live.values()) else "exact"
+
+    def passes(self, steps: int) -> bool:
+        return self.result.status == "resolved" and len(self.result.steps) == steps
+
+
+def cascade(
+    steps: int, tiers: tuple[str, ...], run: Callable[[tuple[str, ...]], Trial]
+) -> tuple[list[str], Trial | None, list[Trial]]:
+    """Downgrade-and-cascade over a passing seed of `steps` steps.
+
+    Step i is tried at each cheaper tier, cheapest first, with steps < i at their
+    locked tiers and steps > i at the top tier (`run` replays the whole
+    trajectory); the first tier whose trajectory still resolves in the same
+    number of steps is locked, else the top tier. Returns the locks, the last
+    accepted trial (the final trajectory; None: the seed is final) and all trials.
+    """
+    locks: list[str] = []
+    final, trials = None, []
+    for _ in range(steps):
+        for tier in tiers[:-1]:
+            trial = run((*locks, tier))
+            trials.append(trial)
+            if trial.passes(steps):
+                locks.append(tier)
+                final = trial
+                break
+        else:
+            locks.append(tiers[-1])
+    return locks, final, trials
+
+
+@dataclass
+class LabelRun:
+    """What labelling one recording produced."""
+
+    rows: list[dict] = field(default_factory=list)
+    instances: list[dict] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict:
+        trials = [t for i in self.instances for t in i["trials"]]
+        kinds = Counter(t["kind"] for t in trials)
+        return {
+            "instances": len(self.instances),
+            "labelled": sum(1 for i in self.instances if i["labels"]),
+            "rows": len(self.rows),
+            "trials": len(trials),
+            **{kind: kinds[kind] for kind in ("exact", "live", "approximate", "incomplete")},
+            "accepted": sum(t["accepted"] for t in trials),
+            "live_usd": round(
+                sum(t["live_usd"] for t in trials) + sum(i["seed"]["live_usd"] for i in self.instances), 10
+            ),
+        }
+
+
+def label(
+    setup: Setup,
+    instance_ids: list[str],
+    *,
+    benchmark: str,
+    budget: LiveBudget,
+    on_instance: Callable[[dict], None] = lambda report: None,
+) -> LabelRun:
+    """Label every instance whose all-top trajectory resolves; the others are reported and skipped."""
+    tiers = tuple(tier_ids(setup.pool))
+    store = setup.open_store()
+    out = LabelRun()
+    for instance_id in instance_ids:
+        run = functools.partial(run_trial, setup, setup.suite.instance(instance_id), store, budget)
+        seed = run(())
+        report = {"instance_id": instance_id, "seed": _trial_summary(seed), "labels": [], "trials": []}
+        out.instances.append(report)
+        if seed.result.status != "resolved":
+            on_instance(report)
+            continue
+        steps = len(seed.result.steps)
+        locks, final, trials = cascade(steps, tiers, run)
+        final = final or seed
+        report["labels"] = locks
+        report["trials"] = [
+            _trial_summary(t) | {"step": len(t.schedule) - 1, "tier": t.schedule[-1], "accepted": t.passes(steps)}
+            for t in trials
+        ]
+        on_instance(report)
+        for i, tier in enumerate(locks):
+            out.rows.append(
+                {
+                    "id": f"{benchmark}_{instance_id}_step_{i + 1}",
+                    "benchmark": benchmark,
+                    "instance_id": instance_id,
+                    "step_index": i + 1,
+                    "total_steps": steps,
+                    "messages": final.prefixes[i],
+                    "target_tier": tier,
+                    "target_tier_id": TIER_IDS[tier],
+                }
+            )
+    return out
+
+
+def run_trial(setup: Setup, instance: dict, store: Store, budget: LiveBudget, schedule: tuple[str, ...]) -> Trial:
+    """Replay the whole trajectory with `schedule` locked and the top tier after it."""
+    top = setup.pool.names[-1]
+    router = LockedRouter(schedule, top)
+    result = replay_trajectory(setup, f"cascade:{'/'.join(schedule) or top}", instance, store, budget, router=router)
+    return Trial(schedule, result, router.prefixes)
+
+
+def _trial_summary(trial: Trial) -> dict:
+    r = trial.result
+    return {"kind": trial.kind, "status": r.status, "steps": len(r.steps), "reason": r.reason, "live_usd": r.live_usd}
