@@ -32,6 +32,26 @@ class Pricing(BaseModel):
         ) / 1e6
 
 
+class CacheRule(BaseModel):
+    """How a tier's provider caches prompts, as far as replayed spend models it (defaults: TwinRouterBench's
+    rule, every warm request reads the whole previous prompt)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_tokens: int = Field(default=0, ge=0)
+    """A shorter previous prompt is not cached at all."""
+    block_tokens: int = Field(default=1, ge=1)
+    """The cache holds whole blocks of this many tokens."""
+    hit_rate: float = Field(default=1.0, ge=0, le=1)
+    """Share of warm requests that find their prefix (providers balance load over separate caches);
+    applied as an expected value, so replay stays deterministic."""
+
+    def cached(self, previous_prompt_tokens: int) -> int:
+        """Tokens a warm request reads when the cached prefix was `previous_prompt_tokens` long."""
+        if previous_prompt_tokens < self.min_tokens:
+            return 0
+        return round(previous_prompt_tokens // self.block_tokens * self.block_tokens * self.hit_rate)
+
+
 class Tier(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -45,6 +65,7 @@ class Tier(BaseModel):
     params: dict[str, Any] = {}
     """Request parameters; the output-affecting ones (keys.OUTPUT_PARAMS) enter response keys."""
     pricing: Pricing
+    cache: CacheRule = CacheRule()
 
     @model_validator(mode="after")
     def _default_id(self) -> "Tier":

@@ -7,9 +7,9 @@ lines, gzip without timestamp or name).
 """
 
 import gzip
-import io
 import json
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,18 +91,27 @@ def _parse_line(line: str) -> tuple[str, str, dict]:
 
 
 def save_recording(recording: Recording, path: Path | str) -> None:
+    objects = recording.objects
+    write_recording(path, recording.manifest, ((kind, key, objects[(kind, key)]) for kind, key in sorted(objects)))
+
+
+def write_recording(path: Path | str, manifest: Manifest, objects: Iterable[tuple[str, str, dict]]) -> None:
+    """Write a recording from (kind, key, value) in sorted order, streaming: one object in memory at a time."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz:
-        for kind, key in sorted(recording.objects):
-            value = recording.objects[(kind, key)]
+    # Write-then-rename: an interrupted save never leaves a half recording behind.
+    tmp = path / (OBJECTS + ".tmp")
+    with tmp.open("wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=9) as gz:
+        for kind, key, value in objects:
             line = {"kind": kind, "key": key, "value": value, "sha256": sha256(canonical_json(value))}
             gz.write(canonical_json(line) + b"\n")
-    # Write-then-rename: an interrupted save never leaves a half recording behind.
-    _atomic_write(path / OBJECTS, buffer.getvalue())
-    manifest = json.dumps(recording.manifest.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)
-    _atomic_write(path / MANIFEST, (manifest + "\n").encode())
+    tmp.replace(path / OBJECTS)
+    write_manifest(path, manifest)
+
+
+def write_manifest(path: Path | str, manifest: Manifest) -> None:
+    text = json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)
+    _atomic_write(Path(path) / MANIFEST, (text + "\n").encode())
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

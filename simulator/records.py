@@ -15,9 +15,31 @@ def fixed(x: float) -> float | None:
 
 
 class Usage(BaseModel):
+    """What the provider reported for one call."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    """Prompt tokens written to the provider's cache, where it reports them (Anthropic, OpenRouter)."""
+    reasoning_tokens: int = 0
+    """As reported; most providers count them inside completion_tokens, some do not."""
+    cost_usd: float | None = None
+    """The provider's own price of the call (OpenRouter's `usage.cost`), where it reports one."""
+
+
+def usage_of(raw: dict) -> Usage:
+    """What a provider reported for a call (OpenAI, OpenRouter, litellm shapes; Anthropic cache fields by litellm)."""
+    prompt, completion = raw.get("prompt_tokens_details") or {}, raw.get("completion_tokens_details") or {}
+    cost = raw.get("cost")
+    return Usage(
+        prompt_tokens=raw.get("prompt_tokens") or 0,
+        completion_tokens=raw.get("completion_tokens") or 0,
+        cached_tokens=prompt.get("cached_tokens") or raw.get("cache_read_input_tokens") or 0,
+        cache_write_tokens=prompt.get("cache_write_tokens") or raw.get("cache_creation_input_tokens") or 0,
+        reasoning_tokens=completion.get("reasoning_tokens") or 0,
+        cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+    )
 
 
 class ResponseRecord(BaseModel):

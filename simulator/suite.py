@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel
@@ -45,8 +45,11 @@ class Suite(BaseModel):
     version: str
     description: str
     workdir: str  # template with {instance_id}
-    test_command: str  # template with {test_files}
-    path: Path
+    test_command: str = ""  # template with {test_files}
+    path: Path | None = None
+    """The suite folder with `repos/`; None for a suite embedded in a recording (imported runs)."""
+    evaluator: Literal["swebench", "reports"] = "swebench"
+    """How patches are graded: `swebench` here with swebench's rules, `reports` only from recorded harness reports."""
     instances: list[dict[str, Any]]
 
     def instance(self, instance_id: str) -> dict[str, Any]:
@@ -60,6 +63,11 @@ class Suite(BaseModel):
 
     def repo_dir(self, instance_id: str) -> Path:
         return self.path / "repos" / instance_id
+
+    @property
+    def has_repos(self) -> bool:
+        """Can an instance's repository be materialized here (to run actions, to grade)?"""
+        return self.path is not None
 
 
 def list_suites() -> list[str]:
@@ -129,4 +137,26 @@ def locked(lock_path: Path) -> Iterator[None]:
 
 
 def suite_identity(suite: Suite) -> dict:
-    return {"name": suite.name, "version": suite.version, "sha256": keys.sha256(keys.canonical_json(suite.instances))}
+    """What a manifest records of its suite: name, version and a hash of the instances for an installed
+    suite; the whole suite for an embedded one (it travels with the recording)."""
+    identity = {
+        "name": suite.name,
+        "version": suite.version,
+        "sha256": keys.sha256(keys.canonical_json(suite.instances)),
+    }
+    if suite.has_repos:
+        return identity
+    return identity | suite.model_dump(mode="json", include={"description", "workdir", "evaluator", "instances"})
+
+
+def suite_of(identity: dict) -> Suite:
+    """The suite a manifest names: embedded in it, or installed here (and then the same one as recorded)."""
+    if "instances" in identity:
+        suite = Suite.model_validate({k: v for k, v in identity.items() if k != "sha256"})
+    else:
+        suite = load_suite(identity["name"])
+    if suite_identity(suite) != identity:
+        raise ValueError(
+            f"suite {suite.name!r} here ({suite.version}) differs from the one recorded ({identity.get('version')})"
+        )
+    return suite

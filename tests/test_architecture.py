@@ -17,6 +17,7 @@ STAGES = [
     ("simulator.recording",),
     ("simulator.routers",),
     ("simulator.replay",),
+    ("simulator.imports",),
     ("simulator.static",),
     ("simulator.report",),
     ("simulator.localmodels",),

@@ -213,8 +213,8 @@ def test_without_an_environment_an_observation_comes_from_the_same_action_in_the
 class Grader:
     spec = {"kind": "test"}
 
-    def __init__(self):
-        self.calls = 0
+    def __init__(self, runnable=True):
+        self.calls, self.runnable = 0, runnable
 
     def evaluate(self, instance, patch):
         self.calls += 1
@@ -240,7 +240,8 @@ def test_an_ungraded_patch_is_graded_unstored_or_estimated_from_the_nearest_grad
         "similarity": 1.0,
         "how": "live-eval",
     }
-    key, record = cached_evaluate(ctx, grader, instance, "+fix the bugs\n", runnable=False)
+    grader.runnable = False  # as if it could not grade here
+    key, record = cached_evaluate(ctx, grader, instance, "+fix the bugs\n")
     estimate = tally.approximations[-1]
     assert (
         record["resolved"]

@@ -3,6 +3,7 @@
 import click
 
 from simulator import __version__
+from simulator.cli.imports import import_command as import_trajectories_command
 from simulator.cli.info import models_group, pools_command, routers_command, serve_local_command
 from simulator.cli.record import export_command, import_command, merge_command, record_command
 from simulator.cli.replay import compare_command, coverage_command, explain_miss_command, replay_command
@@ -24,6 +25,7 @@ for command in (
     export_command,
     import_command,
     merge_command,
+    import_trajectories_command,
     label_command,
     static_group,
     gap_command,

@@ -12,10 +12,21 @@ from rich.console import Console
 
 from simulator.recording import RecordingError
 from simulator.replay.context import MissPolicy
+from simulator.replay.promptcache import COST_MODELS
 from simulator.replay.setup import Setup
 
 console = Console(stderr=True)
 SETUP_KEY = "setup"
+
+
+COST_MODEL = click.option(
+    "--cost-model",
+    type=click.Choice(COST_MODELS),
+    default="simulated",
+    show_default=True,
+    help="Price steps with the prompt-cache simulator, or with the provider-reported usage of the response served "
+    "(exact where a run follows a recorded path).",
+)
 
 
 def fail(message: str) -> None:
@@ -134,11 +145,11 @@ def run_and_report(
     html_path,
     timings,
 ) -> list:
-    from simulator.report.aggregate import build_report, deterministic, report_csv, report_json
+    from simulator.report.aggregate import deterministic, report_csv, report_json
     from simulator.report.tables import print_table
 
     results = replay(setup, routers, instances, jobs=jobs, quiet=quiet, max_live_usd=max_live_usd)
-    report = build_report(results, source=source, policy=str(setup.policy), tiers=setup.pool.names)
+    report = report_of(setup, results, source)
     saved = report if timings else deterministic(report)
     if json_path == "-":
         sys.stdout.write(report_json(saved))
@@ -158,6 +169,15 @@ def run_and_report(
             except OSError as e:
                 fail(f"cannot write {path}: {e}")
     return results
+
+
+def report_of(setup: Setup, results: list, source: dict) -> dict:
+    """The report of a replay under `setup`: its miss policy, cost model and tiers."""
+    from simulator.report.aggregate import build_report
+
+    return build_report(
+        results, source=source, policy=str(setup.policy), tiers=setup.pool.names, cost_model=setup.cost_model
+    )
 
 
 def _png(report: dict) -> bytes:

@@ -7,11 +7,13 @@ from pathlib import Path
 import click
 
 from simulator.cli.common import (
+    COST_MODEL,
     check_routers,
     fail,
     open_setup,
     parse_policy,
     replay,
+    report_of,
     report_options,
     report_source,
     run_and_report,
@@ -23,10 +25,12 @@ RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
 def _replay_setup(
-    recording: Path, on_miss: str, cache_dir: Path, sample: int, routers=(), instances=()
+    recording: Path, on_miss: str, cache_dir: Path, sample: int, routers=(), instances=(), cost_model="simulated"
 ) -> tuple[Setup, list[str], list[str]]:
     """A recording ready to replay, with the routers and instances to replay (given, else those it ran), checked."""
-    setup = open_setup(recording, policy=parse_policy(on_miss), cache_dir=cache_dir, sample=sample)
+    setup = open_setup(
+        recording, policy=parse_policy(on_miss), cache_dir=cache_dir, sample=sample, cost_model=cost_model
+    )
     recorded_routers, recorded_instances = setup.recorded_runs
     routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
     check_routers(setup, routers, instances)
@@ -58,13 +62,32 @@ def _replay_setup(
 @click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
 @click.option("--sample", type=int, default=0, show_default=True, help="Sample index of the responses to replay.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@COST_MODEL
+@click.option(
+    "--trajectories",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write every replayed trajectory here, in mini-swe-agent's own format (<router>/<instance>.traj.json).",
+)
 @report_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def replay_command(
-    recording, routers, instances, on_miss, cache_dir, max_live_usd, sample, jobs, quiet, **report_files
+    recording,
+    routers,
+    instances,
+    on_miss,
+    cache_dir,
+    max_live_usd,
+    sample,
+    jobs,
+    cost_model,
+    trajectories,
+    quiet,
+    **report_files,
 ):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
-    setup, routers, instances = _replay_setup(recording, on_miss, cache_dir, sample, routers, instances)
+    setup, routers, instances = _replay_setup(recording, on_miss, cache_dir, sample, routers, instances, cost_model)
+    setup.trajectories = trajectories
     if not routers or not instances:
         fail("the recording has no runs: name --router and --instance")
     source = report_source(setup, recording)
@@ -105,22 +128,24 @@ def replay_command(
 @click.option(
     "--json", "json_path", default=None, help="Write the comparison as JSON here ('-' for stdout instead of the text)."
 )
+@COST_MODEL
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def compare_command(source, router_a, router_b, instances, on_miss, cache_dir, sample, jobs, seed, json_path, quiet):
+def compare_command(
+    source, router_a, router_b, instances, on_miss, cache_dir, sample, jobs, seed, json_path, cost_model, quiet
+):
     """Paired comparison of ROUTER_A and ROUTER_B on the instances both ran.
 
     SOURCE is a recording folder (both routers are replayed on its instances)
     or a JSON report written by `twinsim replay --json` (its runs are used as they are).
     """
-    from simulator.report.aggregate import build_report, report_json
+    from simulator.report.aggregate import report_json
     from simulator.report.compare import paired_comparison, print_comparison
 
     if source.is_dir():
-        setup, routers, instances = _replay_setup(source, on_miss, cache_dir, sample, [router_a, router_b], instances)
+        routers = [router_a, router_b]
+        setup, routers, instances = _replay_setup(source, on_miss, cache_dir, sample, routers, instances, cost_model)
         results = replay(setup, routers, instances, jobs=jobs, quiet=quiet)
-        report = build_report(
-            results, source=report_source(setup, source), policy=str(setup.policy), tiers=setup.pool.names
-        )
+        report = report_of(setup, results, report_source(setup, source))
     else:
         report = _read_report(source)
     try:

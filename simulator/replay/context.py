@@ -155,6 +155,7 @@ class ReplayContext:
     run_config: RunConfig
     sample: int = 0
     fanout: bool = False
+    cost_model: str = "simulated"
     clock: VirtualClock = field(default_factory=VirtualClock)
     tally: Tally = field(default_factory=Tally)
     steps: list[StepTrace] = field(default_factory=list)

@@ -6,24 +6,30 @@ and a CachedEnvironment; its final patch goes through the cached evaluator.
 back in a fixed order, so `--jobs` never changes a report.
 """
 
+import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import nullcontext
 from multiprocessing import get_context
 
-from minisweagent.agents.default import DefaultAgent
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from simulator.recording import run_id
 from simulator.records import RunResult
+from simulator.replay.agents import agent_class
 from simulator.replay.context import Incomplete, LiveBudget, ReplayContext, Tally
 from simulator.replay.environment import CachedEnvironment, template_variables
-from simulator.replay.evaluation import SwebenchEvaluator, cached_evaluate
+from simulator.replay.evaluation import cached_evaluate, evaluator_for
 from simulator.replay.model import RoutedModel
 from simulator.replay.setup import Setup
 from simulator.routers.protocol import Router
 from simulator.routers.registry import router_factory
 from simulator.store import Store
 from simulator.suite import locked
+
+
+def slug(router_spec: str) -> str:
+    """A router spec as a folder name."""
+    return re.sub(r"[^A-Za-z0-9._=,-]+", "_", router_spec).strip("_") or "router"
 
 
 def replay_trajectory(
@@ -47,24 +53,28 @@ def replay_trajectory(
         run_config=setup.run_config,
         sample=setup.sample,
         fanout=setup.fanout,
+        cost_model=setup.cost_model,
         tally=tally or Tally(),
     )
-    agent_settings = setup.agent.agent
+    agent_type, agent_settings = agent_class(setup.agent.agent)
     model = RoutedModel(
         ctx,
         router=router or router_factory(router_spec, setup.pool)(),
         router_label=router_spec,
         model_config=setup.agent.model,
     )
-    templates = [agent_settings.get("system_template", ""), agent_settings.get("instance_template", "")]
-    templates += [v for k, v in setup.agent.model.items() if k.endswith("_template") and isinstance(v, str)]
+    templates = [
+        v for section in (agent_settings, setup.agent.model) for k, v in section.items() if k.endswith("_template")
+    ]
     env = CachedEnvironment(
         ctx,
         env_spec=setup.environment_spec(instance),
         template_names=template_variables(*templates),
-        make_env=lambda: setup.make_environment(instance),
+        make_env=setup.environment_maker(instance),
     )
-    agent = DefaultAgent(model, env, **agent_settings)
+    if setup.trajectories:  # mini-swe-agent writes its own trajectory file there as it goes
+        agent_settings |= {"output_path": setup.trajectories / slug(router_spec) / f"{instance_id}.traj.json"}
+    agent = agent_type(model, env, **agent_settings)
     # The agent's own clock is the machine's; prompts get the virtual one.
     agent.extra_template_vars["elapsed_seconds"] = 0
     ctx.clock.template_vars = agent.extra_template_vars
@@ -72,7 +82,8 @@ def replay_trajectory(
     status, reason, evaluation, exit_status = "unresolved", "", None, "Incomplete"
     # The testbed is a fixed path: a trajectory that may run actions there holds it alone.
     workdir = setup.suite.workdir_for(instance_id)
-    testbed = locked(workdir.parent / f"{workdir.name}.lock") if setup.policy.observation != "error" else nullcontext()
+    runs_actions = setup.policy.observation != "error" and setup.suite.has_repos
+    testbed = locked(workdir.parent / f"{workdir.name}.lock") if runs_actions else nullcontext()
     try:
         with testbed:
             exit_info = agent.run(instance["problem_statement"])
@@ -80,9 +91,8 @@ def replay_trajectory(
         if exit_status == "Incomplete":
             status, reason = "incomplete", exit_info.get("reason", "")
         elif exit_status == "Submitted":
-            evaluation, record = cached_evaluate(
-                ctx, SwebenchEvaluator(setup.suite), instance, exit_info.get("submission", "")
-            )
+            patch = exit_info.get("submission", "")
+            evaluation, record = cached_evaluate(ctx, evaluator_for(setup.suite), instance, patch)
             status = "resolved" if record["resolved"] else "unresolved"
     except Incomplete as e:
         status, reason = "incomplete", e.reason

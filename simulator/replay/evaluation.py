@@ -34,23 +34,27 @@ class Evaluator(Protocol):
     """Grades a final patch for an instance."""
 
     spec: dict
+    runnable: bool
+    """Can it grade here? If not, an approximate replay estimates a missing grade instead."""
 
     def evaluate(self, instance: dict, patch: str) -> dict:
         """Return at least {"resolved": bool}; the rest (test results, log excerpt) is kept as is."""
         ...
 
 
-def cached_evaluate(
-    ctx: ReplayContext, evaluator: Evaluator, instance: dict, patch: str, *, runnable: bool = True
-) -> tuple[str, dict]:
+def evaluation_spec(evaluator: Evaluator, instance: dict) -> dict:
+    """What decides a grade: the evaluator, and the instance's tests too."""
+    tests = [instance.get(k) for k in ("base_commit", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS")]
+    return evaluator.spec | {"tests": keys.sha256(keys.canonical_json(tests))}
+
+
+def cached_evaluate(ctx: ReplayContext, evaluator: Evaluator, instance: dict, patch: str) -> tuple[str, dict]:
     """The evaluation key and record of (evaluator, instance, patch): recorded, or graded now under
     `live` (stored) or `approximate` (not stored; estimated from the nearest recorded patch when the
     evaluator cannot run here)."""
     store, tally, policy = ctx.store, ctx.tally, ctx.policy.evaluation
     step = len(ctx.steps)  # the step count at submission, for the approximation
-    # The grade depends on the instance's tests too, not only on the evaluator.
-    tests = [instance.get(k) for k in ("base_commit", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS")]
-    spec = evaluator.spec | {"tests": keys.sha256(keys.canonical_json(tests))}
+    spec = evaluation_spec(evaluator, instance)
     key = keys.evaluation_key(spec, instance["instance_id"], patch)
     record = store.get("evaluation", key)
     if record is not None:
@@ -60,7 +64,7 @@ def cached_evaluate(
     tally.miss(
         "evaluation", policy, reason, {"key": key, "spec": spec, "instance_id": instance["instance_id"], "patch": patch}
     )
-    if policy == "approximate" and not runnable:
+    if policy == "approximate" and not evaluator.runnable:
         choice = recorded(store).nearest_evaluation(spec, instance["instance_id"], patch)
         if choice is None:
             raise Incomplete(f"{reason}; no graded patch of this instance to estimate it from")
@@ -136,10 +140,33 @@ def _normalize_log(log: str, repo: Path) -> str:
     return re.sub(r"^=+ (.*?) in [\d.]+s(?: \([\d:]+\))? =+$", r"=== \1 ===", log, flags=re.M)
 
 
+def evaluator_for(suite: Suite) -> Evaluator:
+    """The suite's grader: swebench's rules here, or only the harness reports recorded with imported runs."""
+    return SwebenchEvaluator(suite) if suite.evaluator == "swebench" else HarnessReports(suite)
+
+
+class HarnessReports:
+    """The grades of an imported recording: the SWE-bench harness reports that came with its runs.
+    Nothing can be graded here (no harness, no repository): a patch without a report is a miss."""
+
+    runnable = False
+
+    def __init__(self, suite: Suite):
+        self.suite = suite
+
+    @property
+    def spec(self) -> dict[str, str]:
+        return {"kind": "swebench-harness-report", "suite": self.suite.name}
+
+    def evaluate(self, instance: dict, patch: str) -> dict[str, Any]:
+        raise RuntimeError(f"{instance['instance_id']}: this patch has no harness report, and it cannot be graded here")
+
+
 class SwebenchEvaluator:
     """Grades a patch on a fresh checkout with swebench's log parser and resolution rules."""
 
     log_parser = "parse_log_pytest"
+    runnable = True
 
     def __init__(self, suite: Suite):
         self.suite = suite

@@ -20,10 +20,10 @@ from minisweagent.models.utils.retry import retry
 
 from simulator import keys
 from simulator.config import Pool, Tier
-from simulator.records import ResponseRecord, StepTrace, Usage
+from simulator.records import ResponseRecord, StepTrace, usage_of
 from simulator.replay.context import Incomplete, ReplayContext
 from simulator.replay.nearest import recorded
-from simulator.replay.promptcache import PromptCacheSimulator
+from simulator.replay.promptcache import PromptCacheSimulator, recorded_cost
 from simulator.routers.protocol import Router, RouterError, decide, make_context
 
 logger = logging.getLogger("twinsim")
@@ -42,22 +42,17 @@ def scrub(obj):
 
 def response_record(response, *, prefix: str, tier: Tier, sample: int, latency_ms: int) -> dict:
     """What is kept of a litellm response: the message as mini-swe-agent dumps it, usage, the raw response."""
-    usage = getattr(response, "usage", None)
-    details = getattr(usage, "prompt_tokens_details", None)
+    raw = scrub(response.model_dump(mode="json"))
     return ResponseRecord(
         prefix=prefix,
         tier=tier.spec,
         sample=sample,
         message=scrub(response.choices[0].message.model_dump(mode="json")),
         finish_reason=response.choices[0].finish_reason,
-        usage=Usage(
-            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-            cached_tokens=getattr(details, "cached_tokens", 0) or 0,
-        ),
+        usage=usage_of(raw.get("usage") or {}),
         latency_ms=latency_ms,
         provider_model=getattr(response, "model", None),
-        raw=scrub(response.model_dump(mode="json")),
+        raw=raw,
     ).model_dump(mode="json")
 
 
@@ -166,10 +161,13 @@ class RoutedModel:
     ) -> float:
         """Price the served answer through the prompt-cache simulator, advance the clock, log the step."""
         ctx, usage = self.ctx, record["usage"]
-        warm = self.prompt_cache.is_warm(tier.name, self.chain.startswith, ctx.clock.now)
-        cost = self.prompt_cache.charge(
-            tier.name, warm=warm, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"]
-        )
+        if ctx.cost_model == "recorded":
+            cost = recorded_cost(tier, usage)
+        else:
+            warm = self.prompt_cache.is_warm(tier.name, self.chain.startswith, ctx.clock.now)
+            cost = self.prompt_cache.charge(
+                tier.name, warm=warm, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"]
+            )
         ctx.clock.advance(record["latency_ms"])
         self.prompt_cache.update(
             tier.name,

@@ -1,15 +1,23 @@
-"""Replayed spend: recorded token counts priced through a per-tier prompt-cache simulator.
+"""Replayed spend: recorded token counts priced through a per-tier prompt-cache simulator, or as recorded.
 
-The rule follows TwinRouterBench's wall-clock cache model: per tier, remember
+`simulated` follows TwinRouterBench's wall-clock cache model: per tier, remember
 the last prefix sent and when; a request is warm when the same tier saw a
 message-prefix of it within the TTL. Warm requests read the previous prompt's
-tokens from the cache and write the rest; cold requests write the whole
-prompt. A pool with TTL 0 has no prompt cache: everything is plain input.
+tokens from the cache (as far as the tier's `CacheRule` says it caches them) and
+write the rest; cold requests write the whole prompt. A pool with TTL 0 has no
+prompt cache: everything is plain input.
+
+`recorded` prices the provider-reported usage of the response served: its cached
+tokens read, its reported cache writes written, the rest plain input. On the path
+a recording followed this is what the provider billed; elsewhere it is the usage
+of a call made with another history.
 """
 
 from dataclasses import dataclass
 
-from simulator.config import Pool
+from simulator.config import Pool, Tier
+
+COST_MODELS = ("simulated", "recorded")
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class PromptCacheSimulator:
 
     def charge(self, tier: str, *, warm: bool, prompt_tokens: int, output_tokens: int) -> StepCost:
         pricing = self.pool.tier(tier).pricing
-        cached = min(self.entries[tier].prompt_tokens, prompt_tokens) if warm else 0
+        cached = self.pool.tier(tier).cache.cached(min(self.entries[tier].prompt_tokens, prompt_tokens)) if warm else 0
         fresh = prompt_tokens - cached
         write, plain = (fresh, 0) if self.pool.cache_ttl_sec > 0 else (0, fresh)
         return StepCost(plain, cached, write, output_tokens, pricing.usd(plain, cached, write, output_tokens))
@@ -68,3 +76,10 @@ class PromptCacheSimulator:
                 "prefix_hash": entry.node if entry else None,
             }
         return {"wallclock_ttl_sec": self.pool.cache_ttl_sec, "now_ts": now, "by_model": by_model}
+
+
+def recorded_cost(tier: Tier, usage: dict) -> StepCost:
+    """The served response's provider-reported usage at `tier`'s prices."""
+    cached, written = usage.get("cached_tokens", 0), usage.get("cache_write_tokens", 0)
+    plain, output = usage["prompt_tokens"] - cached - written, usage["completion_tokens"]
+    return StepCost(plain, cached, written, output, tier.pricing.usd(plain, cached, written, output))

@@ -11,7 +11,7 @@ from simulator.records import Manifest
 from simulator.replay.context import MissPolicy
 from simulator.routers.protocol import RunConfig
 from simulator.store import DiskStore, LayeredStore, Store
-from simulator.suite import Suite, load_suite, materialize, suite_identity
+from simulator.suite import Suite, materialize, suite_of
 
 
 @dataclass
@@ -26,6 +26,11 @@ class Setup:
     cache_dir: Path | None = None
     sample: int = 0
     fanout: bool = False
+    cost_model: str = "simulated"
+    trajectories: Path | None = None
+    """Where the agent writes each replayed trajectory in mini-swe-agent's own format (None: nowhere)."""
+    """How replayed steps are priced: `simulated` (the prompt-cache simulator) or `recorded` (the served
+    response's provider-reported usage)."""
     manifest: Manifest | None = None
     """The recording's manifest (its runs, sessions, name), when there is a recording."""
     _loaded: Recording | None = field(default=None, repr=False, compare=False)
@@ -36,11 +41,10 @@ class Setup:
         Reads the manifest only; objects are loaded (and verified) when a store is opened.
         Raises RecordingError when the recording is unreadable or its suite is not the one installed here."""
         manifest = read_manifest(path)
-        suite = load_suite(manifest.suite["name"])
-        if suite_identity(suite) != manifest.suite:
-            raise RecordingError(
-                f"suite {suite.name!r} installed here ({suite.version}) differs from the one recorded: {manifest.suite}"
-            )
+        try:
+            suite = suite_of(manifest.suite)
+        except (ValueError, FileNotFoundError) as e:
+            raise RecordingError(f"{path}: {e}") from None
         return cls(
             pool=manifest.pool, agent=manifest.agent, suite=suite, recording=Path(path), manifest=manifest, **settings
         )
@@ -87,6 +91,10 @@ class Setup:
             "base_commit": instance["base_commit"],  # a content hash of the repository files
             "workdir": str(self.suite.workdir_for(instance["instance_id"])),
         }
+
+    def environment_maker(self, instance: dict):
+        """What builds a real environment for the instance, or None when its repository is not here."""
+        return (lambda: self.make_environment(instance)) if self.suite.has_repos else None
 
     def make_environment(self, instance: dict):
         """A fresh real environment for the instance: the repository materialized at its fixed path."""

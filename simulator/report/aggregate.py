@@ -6,6 +6,7 @@ Schema `twinsim.report/2`:
 
     {"schema": "twinsim.report/2",
      "source": {...}, "policy": str,
+     "cost_model": "simulated" | "recorded",    # what priced the steps (replay/promptcache.py)
      "tiers": [str, ...],                       # the pool's tiers, cheapest first
      "routers": [{"router", "n", "resolved", "unresolved", "incomplete",
                   "exact", "approximate",       # trajectories by fidelity (with incomplete: sum n)
@@ -107,7 +108,9 @@ def pareto_optimal(points: list[tuple[float, float]]) -> list[bool]:
     return [not any(c <= cost and r >= rate and (c, r) != (cost, rate) for c, r in points) for cost, rate in points]
 
 
-def build_report(results: list[RunResult], *, source: dict, policy: str, tiers: Sequence[str] = ()) -> dict:
+def build_report(
+    results: list[RunResult], *, source: dict, policy: str, tiers: Sequence[str] = (), cost_model: str = "simulated"
+) -> dict:
     """The report, router select latency included; `deterministic()` removes it for files."""
     used = sorted({s.tier for r in results for s in r.steps} - set(tiers))
     tiers = [*tiers, *used]
@@ -119,6 +122,7 @@ def build_report(results: list[RunResult], *, source: dict, policy: str, tiers: 
         "schema": SCHEMA,
         "source": source,
         "policy": policy,
+        "cost_model": cost_model,
         "tiers": tiers,
         "routers": aggregates,
         "runs": [r.model_dump(mode="json") for r in results],

@@ -6,7 +6,7 @@ Resolution: McNemar's exact test on the discordant pairs. Spend: mean
 per-trajectory difference (A − B) with a seeded paired bootstrap 95% interval.
 JSON schema `twinsim.compare/1`:
 
-    {"schema", "source", "policy", "a", "b", "seed",
+    {"schema", "source", "policy", "cost_model", "a", "b", "seed",
      "n",                                   # complete pairs
      "resolved": {"a", "b"}, "discordant": {"a_only", "b_only"}, "mcnemar_p",
      "approximate_pairs",                   # complete pairs with an approximate trajectory
@@ -78,6 +78,7 @@ def paired_comparison(report: dict, a: str, b: str, *, seed: int = 0) -> dict:
         "schema": SCHEMA,
         "source": report["source"],
         "policy": report["policy"],
+        "cost_model": report.get("cost_model", "simulated"),
         "a": a,
         "b": b,
         "seed": seed,

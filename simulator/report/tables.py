@@ -76,7 +76,8 @@ def wide_console(table: Table) -> Console:
 
 
 def print_table(report: dict, console: Console | None = None) -> None:
-    title = f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']})"
+    cost = report.get("cost_model", "simulated")
+    title = f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']}; {cost} cost)"
     table = Table(
         title=title,
         caption="* on the spend / resolved-rate Pareto frontier; 95% CI: Wilson; "

@@ -1,0 +1,1 @@
+"""Importing runs made elsewhere (mini-swe-agent trajectories, SWE-bench harness reports) as recordings."""
