@@ -16,9 +16,11 @@ its `raw_usage` and these pricing files, and gives the same spend):
 Model ids are the pool's `model_id`s. `raw_usage` is OpenAI-shaped (what every pool
 entry's provider, `openai_compat`, normalises): prompt tokens = input + cache read +
 cache write, `prompt_tokens_details` holds the read and written ones. Step times are
-the replay's virtual clock. The report does not hold the patch or the grading's test
-counts, so `patch` and the FAIL_TO_PASS / PASS_TO_PASS counts are null and
-`patch_applied` is true only for a resolved instance. An incomplete run is unresolved
+the replay's virtual clock; `cache_lookup` is the replay's own lookup (as TwinRouterBench's
+editor loop writes it; its mini-swe-agent harness writes hit = "called before"). The
+report does not hold the patch or the grading's test counts, so `patch` and the
+FAIL_TO_PASS / PASS_TO_PASS counts are null and `patch_applied` is true only for a
+resolved instance. An incomplete run is unresolved
 with the reason in `agent_error`; `extra` holds twinsim's fidelity, sample and status.
 """
 
