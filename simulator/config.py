@@ -107,6 +107,24 @@ class Pool(BaseModel):
         raise KeyError(f"unknown tier {name!r}; pool {self.name!r} has {', '.join(self.names)}")
 
 
+class PriceTable(BaseModel):
+    """Prices per tier name, apart from any pool: TwinRouterBench's static table, or a pool's own prices."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    prices: dict[str, Pricing]
+
+
+def priced(pool: Pool, table: PriceTable) -> Pool:
+    """The pool with every tier priced by `table` (each tier must have a price there)."""
+    missing = [t for t in pool.names if t not in table.prices]
+    if missing:
+        raise ValueError(f"pricing {table.name!r} has no price for tier(s) {', '.join(missing)} of pool {pool.name!r}")
+    tiers = [t.model_copy(update={"pricing": table.prices[t.name]}) for t in pool.tiers]
+    return pool.model_copy(update={"tiers": tiers})
+
+
 class AgentConfig(BaseModel):
     """A mini-swe-agent config (its own YAML layout: agent / model / environment sections)."""
 
@@ -132,7 +150,8 @@ def _load_yaml(kind: str, name_or_path: str) -> dict:
         path = _builtin(kind, name_or_path)
         if not path.is_file():
             raise FileNotFoundError(
-                f"no {kind[:-1]} {name_or_path!r}: not a file, and not a built-in ({', '.join(builtin_names(kind))})"
+                f"no {kind.rstrip('s')} {name_or_path!r}: not a file, and not a built-in "
+                f"({', '.join(builtin_names(kind))})"
             )
     return yaml.safe_load(path.read_text())
 
@@ -145,3 +164,19 @@ def load_agent_config(name_or_path: str) -> AgentConfig:
     data = _load_yaml("agents", name_or_path)
     data.setdefault("name", Path(name_or_path).stem)
     return AgentConfig.model_validate(data)
+
+
+def load_pricing(name_or_path: str) -> PriceTable:
+    """A price table: a built-in one (`trb-static`), a YAML file of one, or any pool's (built-in or file) prices."""
+    if not Path(name_or_path).is_file() and name_or_path not in builtin_names("pricing") + builtin_names("pools"):
+        raise FileNotFoundError(
+            f"no pricing {name_or_path!r}: not a file, not a built-in price table "
+            f"({', '.join(builtin_names('pricing'))}) and not a built-in pool ({', '.join(builtin_names('pools'))})"
+        )
+    data = _load_yaml("pools" if name_or_path in builtin_names("pools") else "pricing", name_or_path)
+    if isinstance(data, dict) and "tiers" in data:
+        pool = Pool.model_validate(data)
+        return PriceTable(
+            name=pool.name, description=f"pool {pool.name}", prices={t.name: t.pricing for t in pool.tiers}
+        )
+    return PriceTable.model_validate(data)

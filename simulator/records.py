@@ -155,6 +155,13 @@ class StepTrace(BaseModel):
     cache_read_tokens: int
     cache_write_tokens: int
     output_tokens: int
+    cache_lookup: str | None = None
+    """TwinRouterBench's cache lookup reason: `prefix_match` (warm), `cold_start_first_call`, `ttl_expired` or
+    `prefix_mismatch` (None in runs recorded before it was kept)."""
+    started_at: float | None = None
+    """Virtual time (s) the model call started: the trajectory's clock before the call's recorded latency."""
+    finished_at: float | None = None
+    """Virtual time (s) it ended."""
     rationale: str | None = None
     router_ms: float | None = Field(default=None, exclude=True)
     """Wall time of the router's select call: reported, but never part of the deterministic JSON."""

@@ -278,7 +278,8 @@ def warm_cache(*calls):
     """A prompt cache after calls (tier, ts), as RoutedModel fills it."""
     cache = PromptCacheSimulator(LOCAL)
     for i, (tier, ts) in enumerate(calls):
-        cache.update(tier, depth=i + 1, node=f"n{i}", prompt_tokens=100 * (i + 1), ts=ts)
+        cache.call(tier, lambda d, n: False, depth=i + 1, node=f"n{i}", prompt_tokens=100 * (i + 1), output_tokens=0,
+                   started_at=ts)  # fmt: skip
     return cache
 
 

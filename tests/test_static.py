@@ -96,8 +96,10 @@ def scores(picks, bank=BANK, pool=POOL):
 
 
 def test_the_hand_built_bank_costs_what_the_comments_say():
-    assert static_cost.message_tokens([U_A]) == 7 and static_cost.message_tokens(BANK[1]["messages"]) == 17
-    assert static_cost.output_tokens(BANK[:2]) == [5, 5] and static_cost.output_tokens(BANK[2:3]) == [500]
+    counter = static_cost.TokenCounter()
+    assert counter.messages([U_A], "low") == 7 and counter.messages(BANK[1]["messages"], "high") == 17
+    assert static_cost.output_tokens(BANK[:2], counter) == [5, 5]
+    assert static_cost.output_tokens(BANK[2:3], counter) == [500]
     top = [
         s.top_usd * 1e6
         for s in static_score.predict(
@@ -241,7 +243,7 @@ def knn_select(bank, k, text, pool=POOL):
         messages=[{"role": "user", "content": text}],
         tools=(),
         pool=pool,
-        cache_state=static_cost.StaticPath(pool).cache_state(),
+        cache_state=static_cost.StaticPath(pool, static_cost.TokenCounter()).cache_state(),
         budget_so_far_usd=0.0,
         run_config=RunConfig(250, 3.0, 300, 0.0),
     )

@@ -6,7 +6,13 @@ from simulator import __version__
 from simulator.cli.imports import import_command as import_trajectories_command
 from simulator.cli.info import models_group, pools_command, routers_command, serve_local_command
 from simulator.cli.record import export_command, import_command, merge_command, record_command
-from simulator.cli.replay import compare_command, coverage_command, explain_miss_command, replay_command
+from simulator.cli.replay import (
+    compare_command,
+    coverage_command,
+    explain_miss_command,
+    export_trb_command,
+    replay_command,
+)
 from simulator.cli.static import gap_command, label_command, static_group
 
 
@@ -19,6 +25,7 @@ def main() -> None:
 for command in (
     replay_command,
     compare_command,
+    export_trb_command,
     explain_miss_command,
     coverage_command,
     record_command,

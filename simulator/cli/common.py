@@ -69,7 +69,7 @@ def check_routers(setup: Setup, routers, instances=()) -> None:
 
 
 def report_source(setup: Setup, recording: Path) -> dict:
-    """Where a report's runs come from; loads (and verifies) the recording's objects."""
+    """Where a report's runs come from, and the pool that priced them; loads (and verifies) the recording's objects."""
     with user_errors():
         objects = len(setup.load().objects)
     return {
@@ -77,6 +77,7 @@ def report_source(setup: Setup, recording: Path) -> dict:
         "objects": objects,
         "suite": setup.manifest.suite,
         "sample": setup.sample,
+        "pool": setup.pool.model_dump(mode="json"),
     }
 
 
@@ -111,6 +112,12 @@ def report_options(command):
             help="Write a self-contained HTML report with per-trajectory drill-down here.",
         ),
         click.option(
+            "--trb-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Write one TwinRouterBench run directory per router under this new directory (its scorer reads them).",
+        ),
+        click.option(
             "--timings",
             is_flag=True,
             help="Also put router select latency (wall time, not reproducible) into JSON, CSV and HTML.",
@@ -143,11 +150,16 @@ def run_and_report(
     csv_path,
     png_path,
     html_path,
+    trb_dir,
     timings,
 ) -> list:
     from simulator.report.aggregate import deterministic, report_csv, report_json
     from simulator.report.tables import print_table
+    from simulator.report.trb import check_target
 
+    if trb_dir:
+        with user_errors():
+            check_target(trb_dir)  # before the replay, not after it
     results = replay(setup, routers, instances, jobs=jobs, quiet=quiet, max_live_usd=max_live_usd)
     report = report_of(setup, results, source)
     saved = report if timings else deterministic(report)
@@ -168,6 +180,8 @@ def run_and_report(
                 Path(path).write_bytes(content if isinstance(content, bytes) else content.encode())
             except OSError as e:
                 fail(f"cannot write {path}: {e}")
+    if trb_dir:
+        write_trb(report, trb_dir)
     return results
 
 
@@ -178,6 +192,16 @@ def report_of(setup: Setup, results: list, source: dict) -> dict:
     return build_report(
         results, source=source, policy=str(setup.policy), tiers=setup.pool.names, cost_model=setup.cost_model
     )
+
+
+def write_trb(report: dict, out: Path) -> None:
+    from simulator.report.trb import export_trb
+
+    try:
+        dirs = export_trb(report, out)
+    except (ValueError, KeyError, OSError) as e:
+        fail(f"cannot write TwinRouterBench run directories to {out}: {e.args[0] if isinstance(e, KeyError) else e}")
+    console.print(f"wrote {len(dirs)} TwinRouterBench run directories under {out}")
 
 
 def _png(report: dict) -> bytes:

@@ -105,7 +105,7 @@ def record_command(
         instances,
         jobs=jobs,
         max_live_usd=max_live_usd,
-        source={"name": out.name, "suite": manifest.suite, "sample": sample},
+        source={"name": out.name, "suite": manifest.suite, "sample": sample, "pool": pool_.model_dump(mode="json")},
         quiet=quiet,
         **report_files,
     )

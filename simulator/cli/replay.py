@@ -18,6 +18,7 @@ from simulator.cli.common import (
     report_source,
     run_and_report,
     user_errors,
+    write_trb,
 )
 from simulator.replay.setup import Setup
 
@@ -172,6 +173,15 @@ def _read_report(path: Path) -> dict:
     ):
         fail(f"{path} is not a twinsim JSON report (write one with `twinsim replay --json`)")
     return report
+
+
+@click.command("export-trb")
+@click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+def export_trb_command(report, out):
+    """Write the runs of REPORT (from `twinsim replay --json`) as TwinRouterBench run directories under OUT,
+    one per router, as `replay --trb-dir` does."""
+    write_trb(_read_report(report), out)
 
 
 @click.command("explain-miss")

@@ -21,8 +21,9 @@ from simulator.cli.common import (
     user_errors,
     write_json,
 )
-from simulator.config import load_pool
+from simulator.config import TIER_IDS, Pool, load_pool, load_pricing, priced
 from simulator.replay.context import LiveBudget
+from simulator.static.cost import TokenCounter
 from simulator.store import DiskStore
 
 
@@ -178,6 +179,44 @@ def _static_rows(scores: list[dict]) -> list[list[str]]:
 
 
 STATIC_COLUMNS = ["router", "rows", "ROWPASS", "ROWEXACT", "TRAJPASS", "COSTSAVE", "COMBINED", "errors"]
+TRB_STATIC = "trb-static"
+
+
+def static_cost_options(default_pricing: str):
+    """How the static track prices and counts rows: a price table and a tokenizer per tier."""
+
+    def add(command):
+        command = click.option(
+            "--tokenizer",
+            "tokenizers",
+            multiple=True,
+            metavar="TIER=PATH.json",
+            help="Count TIER's tokens with this Hugging Face `tokenizers` file (repeatable); default: cl100k_base.",
+        )(command)
+        return click.option(
+            "--pricing",
+            default=None,
+            help=f"Row prices: `{TRB_STATIC}` (TwinRouterBench's static table), a price-table YAML, any pool's "
+            f"prices (built-in or YAML), or `pool` for the tiers' own; default: {default_pricing}.",
+        )(command)
+
+    return add
+
+
+def _static_costs(pool: Pool, pricing: str, tokenizers) -> tuple[Pool, TokenCounter, str]:
+    """The pool priced for the static track, the token counter, and the pricing's name."""
+    files = {}
+    for spec in tokenizers:
+        tier, _, path = spec.partition("=")
+        if tier not in TIER_IDS or not path:
+            raise click.BadParameter(f"{spec!r}: use TIER=PATH.json with a tier of {', '.join(TIER_IDS)}")
+        files[tier] = path
+    with user_errors():
+        counter = TokenCounter(files)
+        if pricing == "pool":
+            return pool, counter, f"pool {pool.name}"
+        table = load_pricing(pricing)
+        return priced(pool, table), counter, table.name
 
 
 @static_group.command("score")
@@ -191,8 +230,11 @@ STATIC_COLUMNS = ["router", "rows", "ROWPASS", "ROWEXACT", "TRAJPASS", "COSTSAVE
     help="Router spec (repeatable), as in replay; `knn` may omit bank=.",
 )
 @click.option(
-    "--pool", default="twinrouterbench", show_default=True, help="Tiers and prices: a built-in or a YAML file."
+    "--pool",
+    default=None,
+    help="Tiers (and, without --pricing, prices): a built-in or a YAML file; default: twinrouterbench.",
 )
+@static_cost_options(f"{TRB_STATIC}, or the --pool's own prices when --pool is given")
 @click.option(
     "--train",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -209,7 +251,7 @@ STATIC_COLUMNS = ["router", "rows", "ROWPASS", "ROWEXACT", "TRAJPASS", "COSTSAVE
 @click.option(
     "--json", "json_path", default=None, help="Write the scores as JSON here ('-' for stdout instead of the table)."
 )
-def static_score(bank, routers, pool, train, folds, json_path):
+def static_score(bank, routers, pool, pricing, tokenizers, train, folds, json_path):
     """ROWPASS, ROWEXACT, TRAJPASS, COSTSAVE and COMBINED of routers on BANK, per benchmark too."""
     if train and folds:
         raise click.UsageError("give --train or --holdout-by-instance, not both")
@@ -217,15 +259,17 @@ def static_score(bank, routers, pool, train, folds, json_path):
     from simulator.static.score import score
 
     with user_errors():
-        pool_ = load_pool(pool)
-        scores = score(rows, list(routers), pool_, train=train_rows, folds=folds or 0)
+        pool_ = load_pool(pool or "twinrouterbench")
+    pool_, counter, pricing = _static_costs(pool_, pricing or ("pool" if pool else TRB_STATIC), tokenizers)
+    with user_errors():
+        scores = score(rows, list(routers), pool_, train=train_rows, folds=folds or 0, counter=counter)
     benchmarks = Counter(r["benchmark"] for r in rows)
     evaluation = (
         f"knn trained on {train.name}" if train else f"knn held out by instance, {folds} folds" if folds else "as given"
     )
     if json_path != "-":
         print_table(
-            f"twinsim static score — {bank.name} on pool {pool_.name} ({evaluation})",
+            f"twinsim static score — {bank.name} on pool {pool_.name}, {pricing} prices ({evaluation})",
             STATIC_COLUMNS,
             _static_rows(scores),
         )
@@ -240,6 +284,8 @@ def static_score(bank, routers, pool, train, folds, json_path):
             "schema": "twinsim.static/1",
             "bank": {"name": bank.name, "rows": len(rows), "benchmarks": dict(sorted(benchmarks.items()))},
             "pool": pool_.name,
+            "pricing": pricing,
+            "tokenizers": {tier: Path(path).name for tier, path in counter.files.items()},
             "evaluation": evaluation,
             "routers": scores,
         },
@@ -261,6 +307,7 @@ def static_score(bank, routers, pool, train, folds, json_path):
     "--instance", "-i", "instances", multiple=True, help="Instances to replay; default: those the recording ran."
 )
 @click.option("--on-miss", default="error", show_default=True)
+@static_cost_options(f"{TRB_STATIC}; `pool`: the recording's pool")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True)
 @click.option(
     "--json", "json_path", default=None, help="Write the gap as JSON here ('-' for stdout instead of the table)."
@@ -272,7 +319,7 @@ def static_score(bank, routers, pool, train, folds, json_path):
     help="Write the static-vs-dynamic picture here.",
 )
 @click.option("--quiet", "-q", is_flag=True)
-def gap_command(recording, bank, routers, instances, on_miss, jobs, json_path, png, quiet):
+def gap_command(recording, bank, routers, instances, on_miss, pricing, tokenizers, jobs, json_path, png, quiet):
     """Each router's static scores on BANK next to its replay on RECORDING, and their rank correlation."""
     setup = open_setup(recording, policy=parse_policy(on_miss))
     manifest = setup.manifest
@@ -280,12 +327,13 @@ def gap_command(recording, bank, routers, instances, on_miss, jobs, json_path, p
     routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
     check_routers(setup, routers, instances)
     rows = _load_bank(bank)
+    static_pool, counter, pricing = _static_costs(manifest.pool, pricing or TRB_STATIC, tokenizers)
     from simulator.report.aggregate import build_report
     from simulator.static.gap import gap
     from simulator.static.score import METRICS, score
 
     with user_errors():
-        scores = score(rows, routers, manifest.pool, run_config=setup.run_config)
+        scores = score(rows, routers, static_pool, run_config=setup.run_config, counter=counter)
     results = replay(setup, routers, instances, jobs=jobs, quiet=quiet)
     dynamic = build_report(results, source={}, policy=str(setup.policy))["routers"]
     result = gap(scores, dynamic)
@@ -302,7 +350,8 @@ def gap_command(recording, bank, routers, instances, on_miss, jobs, json_path, p
             for r in result["routers"]
         ]
         print_table(
-            f"twinsim gap — static {bank.name} vs dynamic {manifest.name or recording.name} (on miss: {setup.policy})",
+            f"twinsim gap — static {bank.name} ({pricing} prices) vs dynamic {manifest.name or recording.name} "
+            f"(on miss: {setup.policy})",
             [
                 "router",
                 "ROWPASS",
@@ -328,6 +377,8 @@ def gap_command(recording, bank, routers, instances, on_miss, jobs, json_path, p
         {
             "schema": "twinsim.gap/1",
             "bank": bank.name,
+            "pricing": pricing,
+            "tokenizers": {tier: Path(path).name for tier, path in counter.files.items()},
             "recording": manifest.name or recording.name,
             "policy": str(setup.policy),
         }

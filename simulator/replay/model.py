@@ -161,21 +161,19 @@ class RoutedModel:
     ) -> float:
         """Price the served answer through the prompt-cache simulator, advance the clock, log the step."""
         ctx, usage = self.ctx, record["usage"]
-        if ctx.cost_model == "recorded":
-            cost = recorded_cost(tier, usage)
-        else:
-            warm = self.prompt_cache.is_warm(tier.name, self.chain.startswith, ctx.clock.now)
-            cost = self.prompt_cache.charge(
-                tier.name, warm=warm, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"]
-            )
-        ctx.clock.advance(record["latency_ms"])
-        self.prompt_cache.update(
+        started_at = ctx.clock.now
+        cost, lookup = self.prompt_cache.call(
             tier.name,
+            self.chain.startswith,
             depth=len(self.chain.nodes),
             node=self.chain.head,
             prompt_tokens=usage["prompt_tokens"],
-            ts=ctx.clock.now,
+            output_tokens=usage["completion_tokens"],
+            started_at=started_at,
         )
+        if ctx.cost_model == "recorded":
+            cost = recorded_cost(tier, usage)
+        ctx.clock.advance(record["latency_ms"])
         ctx.spend_usd += cost.usd
         if source == "live":  # the live spend cap counts a call at the price the replay gives it
             self._spent_live(cost.usd)
@@ -190,6 +188,9 @@ class RoutedModel:
                 cache_read_tokens=cost.cache_read_tokens,
                 cache_write_tokens=cost.cache_write_tokens,
                 output_tokens=cost.output_tokens,
+                cache_lookup=lookup,
+                started_at=started_at,
+                finished_at=ctx.clock.now,
                 rationale=rationale,
                 router_ms=router_ms,
             )

@@ -1,16 +1,17 @@
 """Replayed spend: recorded token counts priced through a per-tier prompt-cache simulator, or as recorded.
 
-`simulated` follows TwinRouterBench's wall-clock cache model: per tier, remember
-the last prefix sent and when; a request is warm when the same tier saw a
-message-prefix of it within the TTL. Warm requests read the previous prompt's
-tokens from the cache (as far as the tier's `CacheRule` says it caches them) and
-write the rest; cold requests write the whole prompt. A pool with TTL 0 has no
-prompt cache: everything is plain input.
+`simulated` follows TwinRouterBench's wall-clock cache model (`swerouter/cache.py`):
+per tier, remember the last prefix sent and when the call that sent it started;
+a request is warm when it starts at most the TTL (inclusive) after that start and
+the same tier saw a message-prefix of it. Warm requests read the previous
+prompt's tokens from the cache (as far as the tier's `CacheRule` says it caches
+them) and write the rest; cold requests write the whole prompt. A pool with TTL 0
+has no prompt cache: everything is plain input.
 
 `recorded` prices the provider-reported usage of the response served: its cached
 tokens read, its reported cache writes written, the rest plain input. On the path
 a recording followed this is what the provider billed; elsewhere it is the usage
-of a call made with another history.
+of a call made with another history. The cache state routers see is kept either way.
 """
 
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from simulator.config import Pool, Tier
 
 COST_MODELS = ("simulated", "recorded")
+
+WARM = "prefix_match"  # TwinRouterBench's lookup reason of a warm request
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class CacheEntry:
     """Its prefix node key."""
     prompt_tokens: int
     last_call_ts: float
+    """When the call that wrote it started (virtual clock)."""
 
 
 class PromptCacheSimulator:
@@ -44,15 +48,25 @@ class PromptCacheSimulator:
         self.pool = pool
         self.entries: dict[str, CacheEntry] = {}
 
-    def is_warm(self, tier: str, startswith, now: float) -> bool:
-        """`startswith(depth, node)` says whether a cached prefix is a prefix of this request."""
+    def lookup(self, tier: str, startswith, now: float) -> str:
+        """TwinRouterBench's lookup reason for a request to `tier` starting at `now`: `WARM`,
+        `cold_start_first_call`, `ttl_expired` or `prefix_mismatch`. `startswith(depth, node)` says
+        whether a cached prefix is a prefix of this request."""
         entry = self.entries.get(tier)
-        return (
-            entry is not None
-            and self.pool.cache_ttl_sec > 0
-            and now - entry.last_call_ts <= self.pool.cache_ttl_sec
-            and startswith(entry.depth, entry.node)
-        )
+        if entry is None:
+            return "cold_start_first_call"
+        if self.pool.cache_ttl_sec == 0 or now - entry.last_call_ts > self.pool.cache_ttl_sec:
+            return "ttl_expired"
+        return WARM if startswith(entry.depth, entry.node) else "prefix_mismatch"
+
+    def call(
+        self, tier: str, startswith, *, depth: int, node: str, prompt_tokens: int, output_tokens: int, started_at: float
+    ) -> tuple[StepCost, str]:
+        """Price a followed call starting at `started_at` and stamp its cache entry with that start."""
+        lookup = self.lookup(tier, startswith, started_at)
+        cost = self.charge(tier, warm=lookup == WARM, prompt_tokens=prompt_tokens, output_tokens=output_tokens)
+        self.entries[tier] = CacheEntry(depth, node, prompt_tokens, started_at)
+        return cost, lookup
 
     def charge(self, tier: str, *, warm: bool, prompt_tokens: int, output_tokens: int) -> StepCost:
         pricing = self.pool.tier(tier).pricing
@@ -60,9 +74,6 @@ class PromptCacheSimulator:
         fresh = prompt_tokens - cached
         write, plain = (fresh, 0) if self.pool.cache_ttl_sec > 0 else (0, fresh)
         return StepCost(plain, cached, write, output_tokens, pricing.usd(plain, cached, write, output_tokens))
-
-    def update(self, tier: str, *, depth: int, node: str, prompt_tokens: int, ts: float) -> None:
-        self.entries[tier] = CacheEntry(depth, node, prompt_tokens, ts)
 
     def snapshot(self, now: float) -> dict:
         """TwinRouterBench's cache_state: per model id, what the router may know of its cache."""

@@ -2,10 +2,11 @@
 
 The JSON report is a pure function of the results: same recording, routers
 and seed give the same bytes on any machine (no wall times, no paths).
-Schema `twinsim.report/2`:
+Schema `twinsim.report/3`:
 
-    {"schema": "twinsim.report/2",
-     "source": {...}, "policy": str,
+    {"schema": "twinsim.report/3",
+     "source": {..., "pool": Pool},             # where the runs come from; the pool that priced them
+     "policy": str,
      "cost_model": "simulated" | "recorded",    # what priced the steps (replay/promptcache.py)
      "tiers": [str, ...],                       # the pool's tiers, cheapest first
      "routers": [{"router", "n", "resolved", "unresolved", "incomplete",
@@ -27,6 +28,12 @@ them as unresolved / resolved. `resolved_rate_ci95` is the 95% Wilson score
 interval; with incomplete trajectories it runs from the interval's low end at
 the lower bound to its high end at the upper bound. The bill charges 0.60 USD
 per trajectory that is not resolved (incomplete included).
+
+Changes from `twinsim.report/2`: `source.pool` (written by replay and record) and
+each step's `cache_lookup`, `started_at` and `finished_at` (virtual seconds) are
+new: with them a report is enough to write TwinRouterBench run directories
+(`report/trb.py`). Cache entries are stamped at the start of their call (they
+were stamped at its end).
 
 Changes from `twinsim.report/1`: `exact` counts exact trajectories (it counted
 complete ones); `approximate`, `approximated`, `resolved_rate_ci95`,
@@ -52,7 +59,7 @@ from simulator.records import RunResult, fixed
 from simulator.replay.context import OBJECT_KINDS
 from simulator.report.stats import wilson_interval
 
-SCHEMA = "twinsim.report/2"
+SCHEMA = "twinsim.report/3"
 UNRESOLVED_PENALTY_USD = 0.60
 TIMINGS = "router_ms"
 

@@ -23,7 +23,7 @@ from simulator.routers.builtin import spec_number
 from simulator.routers.knn import KnnIndex, KnnRouter, knn_params
 from simulator.routers.protocol import Router, RouterError, RunConfig, decide, make_context
 from simulator.routers.registry import router_factory
-from simulator.static.cost import StaticPath, output_tokens
+from simulator.static.cost import StaticPath, TokenCounter, output_tokens
 
 STATIC_RUN_CONFIG = {"max_steps": 250, "budget_usd": 3.0}  # TwinRouterBench's agent limits
 METRICS = ("rowpass", "rowexact", "trajpass", "costsave", "combined")
@@ -48,16 +48,18 @@ def predict(
     *,
     label: str,
     run_config: RunConfig | None = None,
+    counter: TokenCounter | None = None,
 ) -> list[Scored]:
-    """Ask a fresh router per trajectory, row by row in step order, as in a replay."""
+    """Ask a fresh router per trajectory, row by row in step order, as in a replay; `pool` prices the rows."""
     ids, top = tier_ids(pool), pool.names[-1]
+    counter = counter or TokenCounter()
     run_config = run_config or RunConfig(
         **STATIC_RUN_CONFIG, wallclock_ttl_sec=pool.cache_ttl_sec, select_timeout_sec=0.0
     )
     scored = []
     for key, steps in trajectories(rows).items():
-        router, outputs = factory_of(key)(), output_tokens(steps)
-        baseline, path = StaticPath(pool), StaticPath(pool)
+        router, outputs = factory_of(key)(), output_tokens(steps, counter)
+        baseline, path = StaticPath(pool, counter), StaticPath(pool, counter)
         for position, (row, output) in enumerate(zip(steps, outputs)):
             ctx = make_context(
                 instance_id=row["instance_id"],
@@ -160,12 +162,14 @@ def score(
     train: list[dict] | None = None,
     folds: int = 0,
     run_config: RunConfig | None = None,
+    counter: TokenCounter | None = None,
 ) -> list[dict]:
-    """Static scores of each router on the bank."""
+    """Static scores of each router on the bank; `pool` prices the rows (`config.priced` gives it other prices)."""
+    counter = counter or TokenCounter()
     makers = [
         factories(spec, pool, rows, train=train, folds=folds) for spec in routers
     ]  # bad specs fail before any scoring
     return [
-        {"router": spec} | metrics(predict(rows, pool, make, label=spec, run_config=run_config))
+        {"router": spec} | metrics(predict(rows, pool, make, label=spec, run_config=run_config, counter=counter))
         for spec, make in zip(routers, makers)
     ]
