@@ -15,6 +15,7 @@ from simulator.imports.reports import expected
 from simulator.imports.trajectory import V1_ACTION_REGEX, Run, TrajectoryError
 from simulator.keys import OUTPUT_PARAMS
 from simulator.replay.agents import V1
+from simulator.replay.environment import SECRET_NAME_MARKERS
 from simulator.replay.model import scrub
 
 # What 2.x's DefaultAgent takes from the agent section; the rest (interactive modes, output paths) is not replayed.
@@ -32,6 +33,10 @@ def agent_config(run: Run) -> AgentConfig:
     """The agent config that replays `run` with mini-swe-agent's own loop (1.x: its minimal subclass)."""
     config = scrub(run.config)
     environment = {k: v for k, v in (config.get("environment") or {}).items() if k not in PER_INSTANCE}
+    if isinstance(environment.get("env"), dict):  # variables named like credentials stay out of the recording
+        environment["env"] = {
+            k: v for k, v in environment["env"].items() if not any(m in k.upper() for m in SECRET_NAME_MARKERS)
+        }
     agent = config.get("agent") or {}
     if run.v1:
         missing = [f for f in ("system_template", "instance_template") if f not in agent]
