@@ -60,6 +60,12 @@ class DiskStore:
     def put(self, kind: str, key: str, value: dict) -> None:
         self.cache.set(f"{kind}/{key}", canonical_json(value), tag=kind)
 
+    def put_many(self, objects: dict[tuple[str, str], dict]) -> None:
+        """Several objects in one transaction: all or none of them survive a crash."""
+        with self.cache.transact():
+            for (kind, key), value in objects.items():
+                self.put(kind, key, value)
+
     def contains(self, kind: str, key: str) -> bool:
         return f"{kind}/{key}" in self.cache
 

@@ -190,21 +190,17 @@ def _stage(run: Run, report: dict | None, setup: Setup, tier_name: str, store: D
         instance = known  # another tier's run of the same instance, its report given with that one
     env_spec = setup.environment_spec(instance)
     root = keys.environment_root(env_spec, run.instance_id)
-    store.put(
-        "environment",
-        root,
-        EnvironmentRecord(env=env_spec, instance_id=run.instance_id, template_vars=template_vars).model_dump(
-            mode="json"
-        ),
-    )
+    environment = EnvironmentRecord(env=env_spec, instance_id=run.instance_id, template_vars=template_vars)
+    objects = {("environment", root): environment.model_dump(mode="json")}  # the run's, written in one go
     chain, parent = keys.PrefixChain(), root
     created = [t.raw.get("created") for t in run.turns]
     for n, turn in enumerate(run.turns):
+        done = len(chain.nodes)
         head = chain.extend_to(run.messages[: turn.prefix])
-        for i, node in enumerate(chain.nodes):
+        for i in range(done, len(chain.nodes)):
             blob, normalized = chain.blobs[i]
-            store.put("message", blob, {"message": normalized})
-            store.put("prefix", node, {"parent": chain.nodes[i - 1] if i else keys.ROOT, "message": blob})
+            objects["message", blob] = {"message": normalized}
+            objects["prefix", chain.nodes[i]] = {"parent": chain.nodes[i - 1] if i else keys.ROOT, "message": blob}
         usage = usage_of(turn.raw.get("usage") or {})
         if usage.cost_usd is None and turn.cost is not None:
             usage.cost_usd = float(turn.cost)  # the agent priced the call itself (1.x Portkey, 2.x litellm)
@@ -220,13 +216,13 @@ def _stage(run: Run, report: dict | None, setup: Setup, tier_name: str, store: D
             provider_model=turn.raw.get("model"),
             raw=scrub(turn.raw),
         )
-        store.put("response", keys.response_key(head, tier.spec, 0), record.model_dump(mode="json"))
+        objects["response", keys.response_key(head, tier.spec, 0)] = record.model_dump(mode="json")
         for k, action in enumerate(turn.actions):
             keyed = keys.action_of(action)
             key = keys.observation_key(parent, keyed)
             output, interrupt = (turn.outputs[k], None) if k < len(turn.outputs) else ({}, turn.interrupt)
             observation = ObservationRecord(parent=parent, action=keyed, output=output, interrupt=interrupt)
-            store.put("observation", key, observation.model_dump(mode="json"))
+            objects["observation", key] = observation.model_dump(mode="json")
             parent = key
     if run.exit_status == "Submitted" and report is not None:
         spec = evaluation_spec(evaluator_for(setup.suite), instance)
@@ -234,9 +230,10 @@ def _stage(run: Run, report: dict | None, setup: Setup, tier_name: str, store: D
         grade = EvaluationRecord(
             evaluator=spec, instance_id=run.instance_id, patch=patch, resolved=report["resolved"], result=report
         )
-        store.put(
-            "evaluation", keys.evaluation_key(spec, run.instance_id, run.submission), grade.model_dump(mode="json")
+        objects["evaluation", keys.evaluation_key(spec, run.instance_id, run.submission)] = grade.model_dump(
+            mode="json"
         )
+    store.put_many(objects)
 
 
 def _environment_template_vars(agent: AgentConfig) -> dict:
