@@ -172,3 +172,54 @@ def test_no_credential_from_a_run_config_is_stored(tmp_path):
     )
     for blob in (gzip.decompress((out / "objects.jsonl.gz").read_bytes()), (out / "manifest.json").read_bytes()):
         assert b"sk-import" not in blob and b"ghp_import" not in blob
+
+
+LOCAL = Path(__file__).resolve().parent / "data" / "mini-swe-agent-v2-local"  # mini-swe-agent 2.x's own runs
+
+
+@pytest.fixture(scope="module")
+def two_tiers(tmp_path_factory):
+    """The same five instances run by two models (mini-swe-agent 2.x format), imported as two tiers of one pool."""
+    out = tmp_path_factory.mktemp("tiers") / "local"
+    twinsim("import-trajectories", str(LOCAL / "mid"), "--reports", str(LOCAL / "mid" / "reports"), "--out", str(out),
+            "--tier", "mid", "--pricing", "input=0.3,cache_read=0.059,cache_write=0.3,output=1.2")  # fmt: skip
+    twinsim("import-trajectories", str(LOCAL / "high"), "--out", str(out), "--tier", "high", "--extend",
+            "--pricing", "input=5,cache_read=0.5,cache_write=6.25,output=25")  # fmt: skip
+    return out
+
+
+def test_each_tier_of_a_two_model_recording_replays_its_runs_exactly(two_tiers, tmp_path):
+    manifest = json.loads((two_tiers / "manifest.json").read_text())
+    assert [t["name"] for t in manifest["pool"]["tiers"]] == ["mid", "high"]
+    report = json.loads(twinsim("replay", str(two_tiers), "--json", "-", "-q", "--trajectories", str(tmp_path)).stdout)
+    assert {r["router"] for r in report["runs"]} == {"always:mid", "always:high"}
+    for run in report["runs"]:
+        tier = run["router"].removeprefix("always:")
+        original = json.loads((LOCAL / tier / f"{run['instance_id']}.traj.json").read_text())
+        again = json.loads((tmp_path / f"always_{tier}" / f"{run['instance_id']}.traj.json").read_text())
+        assert [(m["role"], m["content"]) for m in again["messages"]] == [
+            (m["role"], m["content"]) for m in original["messages"]
+        ]
+        assert (run["exit_status"], len(run["steps"]), run["fidelity"]) == (
+            original["info"]["exit_status"],
+            original["info"]["model_stats"]["api_calls"],
+            "exact",
+        )
+    exits = {r["exit_status"] for r in report["runs"]}
+    assert {"LimitsExceeded", "RepeatedFormatError"} <= exits  # 2.x's own ways to end, reproduced
+
+
+def test_a_router_switching_tiers_replays_approximately_and_says_so(two_tiers):
+    router = "round-robin:tiers=high/mid"
+    strict = json.loads(twinsim("replay", str(two_tiers), "-r", router, "--json", "-", "-q").stdout)
+    assert all(r["fidelity"] == "incomplete" for r in strict["runs"])  # the runs never switched
+    approx = json.loads(
+        twinsim("replay", str(two_tiers), "-r", router, "--on-miss", "approximate", "--json", "-", "-q").stdout
+    )
+    (aggregate,) = approx["routers"]
+    assert aggregate["incomplete"] == 0 and aggregate["approximate"] == 5 and aggregate["approximated"]["response"] > 0
+    for run in approx["runs"]:
+        assert {s["tier"] for s in run["steps"]} == {"high", "mid"} or len(run["steps"]) == 1
+        assert run["approximations"] and all(
+            a["used"] != a["asked"] for a in run["approximations"] if a["kind"] == "response"
+        )
