@@ -47,8 +47,15 @@ def test_import_throughput_and_load_time(benchmark, runs, tmp_path):
     size = (out / "objects.jsonl.gz").stat().st_size / 1e6
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     calls = sum(len(r.turns) for r in result.runs)
-    benchmark.extra_info.update(trajectories=len(files), calls=calls, input_mb=round(megabytes, 1), recording_mb=round(size, 1),
-                                objects=len(recording.objects), load_sec=round(load, 2), peak_rss_mb=round(peak))  # fmt: skip
+    benchmark.extra_info.update(
+        trajectories=len(files),
+        calls=calls,
+        input_mb=round(megabytes, 1),
+        recording_mb=round(size, 1),
+        objects=len(recording.objects),
+        load_sec=round(load, 2),
+        peak_rss_mb=round(peak),
+    )
     print(
         f"\nimport: {len(files)} trajectories ({calls} calls, {megabytes:.0f} MB of JSON) in {seconds:.1f} s: "
         f"{len(files) / seconds:.0f} trajectories/s, {megabytes / seconds:.1f} MB/s; recording {size:.1f} MB, "

@@ -27,9 +27,17 @@ from simulator.localmodels.serve import DEFAULT_PORTS
 from simulator.replay.evaluation import SwebenchEvaluator
 from simulator.suite import load_suite, materialize
 
-CONFIG = builtin_config_dir / "benchmarks" / "swebench_backticks.yaml"  # mini-swe-agent's own text-based SWE-bench config
+CONFIG = (
+    builtin_config_dir / "benchmarks" / "swebench_backticks.yaml"
+)  # mini-swe-agent's own text-based SWE-bench config
 TESTBED = Path("/tmp/twinsim-mswea/testbed")  # one path for every instance: the runs share one agent config
-INSTANCES = ["twinsim__pagekit-1", "twinsim__retrykit-1", "twinsim__slugger-1", "twinsim__tempconv-1", "twinsim__wordfreq-1"]
+INSTANCES = [
+    "twinsim__pagekit-1",
+    "twinsim__retrykit-1",
+    "twinsim__slugger-1",
+    "twinsim__tempconv-1",
+    "twinsim__wordfreq-1",
+]
 
 
 def main() -> None:
@@ -63,9 +71,10 @@ def main() -> None:
             "model.model_kwargs.max_tokens": 256,
             "model.cost_tracking": "ignore_errors",
         }
-        command = [str(Path(sys.executable).parent / "mini-extra"), "swebench-single", "--subset", str(data), "--split", "test", "-i", instance_id,
-                   "-c", str(CONFIG), *[a for k, v in settings.items() for a in ("-c", f"{k}={v}")],
-                   "--exit-immediately", "--yolo", "-o", str(trajectory)]  # fmt: skip
+        runner = str(Path(sys.executable).parent / "mini-extra")
+        command = [runner, "swebench-single", "--subset", str(data), "--split", "test", "-i", instance_id]
+        command += ["-c", str(CONFIG), *[a for k, v in settings.items() for a in ("-c", f"{k}={v}")]]
+        command += ["--exit-immediately", "--yolo", "-o", str(trajectory)]
         subprocess.run(command, env=env, check=True, stdin=subprocess.DEVNULL)
         info = json.loads(trajectory.read_text())["info"]
         if info.get("exit_status") == "Submitted":
