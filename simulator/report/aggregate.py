@@ -43,7 +43,7 @@ approximate or incomplete (`RunResult.fidelity`); `env_runs` counts actions run
 and patches graded locally under `--on-miss approximate` (no API cost; under
 `live` they count as live calls).
 
-The CSV report has one row per router with the same numbers, nested fields
+The CSV report has one row per router with the same numbers and the cost model, nested fields
 flattened (`resolved_rate_ci95_lo`, `tier_mix_low`, `approximated_response`).
 """
 
@@ -161,7 +161,7 @@ def _flat(aggregate: dict) -> dict:
 
 def report_csv(report: dict) -> str:
     """One row per router: the JSON aggregates, flattened; empty cell for null."""
-    rows = [_flat(a) for a in report["routers"]]
+    rows = [_flat(a) | {"cost_model": report.get("cost_model", "simulated")} for a in report["routers"]]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["router"], lineterminator="\n")
     writer.writeheader()

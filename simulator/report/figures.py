@@ -96,7 +96,8 @@ def draw_frontier(ax, report: dict) -> None:
     ax.set_ylabel("resolved rate (%)", fontsize=FONT + 1)
     n = max(a["n"] for a in routers)
     ax.set_title(
-        f"Spend vs resolved rate — {report['source'].get('name', '')}, {n} trajectories per router",
+        f"Spend vs resolved rate — {report['source'].get('name', '')}, {n} trajectories per router"
+        + (" (recorded cost)" if report.get("cost_model") == "recorded" else ""),
         fontsize=FONT + 2,
         loc="left",
     )

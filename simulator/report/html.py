@@ -87,11 +87,13 @@ def report_html(report: dict, responses: dict[str, dict]) -> str:
         for r in report["runs"]
         if r["status"] == "incomplete"
     )
+    cost = escape(report.get("cost_model", "simulated"))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>
 <body>
 <h1>{escape(title)}</h1>
-<p>On miss: {escape(report["policy"])}. Schema {escape(report["schema"])}. Source: <code>{source}</code></p>
+<p>On miss: {escape(report["policy"])}. Cost: {cost}. Schema {escape(report["schema"])}.
+Source: <code>{source}</code></p>
 {_table(header, [[escape(c) for c in row] for row in rows])}
 <p>* on the spend / resolved-rate Pareto frontier. 95% CI: Wilson score interval of the resolved rate.
 Bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved trajectory. Tier %: share of steps per tier.</p>
