@@ -21,6 +21,7 @@ from simulator.store import MemoryStore, Store
 
 MANIFEST = "manifest.json"
 OBJECTS = "objects.jsonl.gz"
+SCHEMA_VERSION = Manifest.model_fields["schema_version"].default
 
 
 class RecordingError(ValueError):
@@ -52,21 +53,43 @@ def read_manifest(path: Path | str) -> Manifest:
     path = Path(path)
     if not (path / MANIFEST).is_file():
         raise RecordingError(f"{path} is not a recording: no {MANIFEST}")
+    text = (path / MANIFEST).read_text()
+    version = _schema_version(text)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise RecordingError(
+            f"{path / MANIFEST} has schema_version {version}; this twinsim reads up to {SCHEMA_VERSION}: "
+            "upgrade twinsim"
+        )
     try:
-        return Manifest.model_validate_json((path / MANIFEST).read_text())
+        return Manifest.model_validate_json(text)
     except ValidationError as e:
         raise RecordingError(f"{path / MANIFEST} is malformed: {e}") from None
+
+
+def _schema_version(text: str):
+    try:
+        return json.loads(text).get("schema_version")
+    except (json.JSONDecodeError, AttributeError):
+        return None  # the model validation names what is wrong
 
 
 def load_recording(path: Path | str) -> Recording:
     path = Path(path)
     manifest = read_manifest(path)
+    if not (path / OBJECTS).is_file():
+        raise RecordingError(f"{path} is not a complete recording: no {OBJECTS}")
     objects: dict[tuple[str, str], dict] = {}
     lineno = 0
+    previous: tuple[str, str] | None = None
     try:
         with gzip.open(path / OBJECTS, "rt", encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):  # noqa: B007 (named in the error message)
                 kind, key, value = _parse_line(line)
+                # Lines are written sorted and unique; anything else was edited or concatenated by hand.
+                if previous is not None and (kind, key) <= previous:
+                    order = "a duplicate of an earlier line" if (kind, key) == previous else "out of sorted order"
+                    raise ValueError(f"{kind} {key[:12]}… is {order}")
+                previous = (kind, key)
                 objects[(kind, key)] = value
     except (EOFError, OSError, zlib.error) as e:
         raise RecordingError(f"{path / OBJECTS} is truncated or corrupt after line {lineno}: {e}") from None

@@ -106,6 +106,37 @@ def test_a_malformed_manifest_is_refused(tmp_path):
         load_recording(tmp_path)
 
 
+def test_a_newer_schema_is_refused_with_a_hint_to_upgrade(tmp_path):
+    save_recording(small_recording(), tmp_path)
+    manifest_file = tmp_path / "manifest.json"
+    manifest_file.write_text(manifest_file.read_text().replace('"schema_version": 1', '"schema_version": 2'))
+    with pytest.raises(RecordingError, match="schema_version 2; this twinsim reads up to 1: upgrade twinsim"):
+        load_recording(tmp_path)
+
+
+def test_a_missing_objects_file_is_named(tmp_path):
+    save_recording(small_recording(), tmp_path)
+    (tmp_path / "objects.jsonl.gz").unlink()
+    with pytest.raises(RecordingError, match="not a complete recording: no objects.jsonl.gz"):
+        load_recording(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda lines: lines[:3] + [lines[2]] + lines[3:], "line 4: response .* a duplicate of an earlier line"),
+        (lambda lines: lines[:1] + [lines[2], lines[1]] + lines[3:], "line 3: response .* out of sorted order"),
+    ],
+)
+def test_duplicate_or_unsorted_lines_are_refused_with_their_line(tmp_path, edit, expected):
+    save_recording(small_recording(), tmp_path)
+    objects = tmp_path / "objects.jsonl.gz"
+    lines = gzip.decompress(objects.read_bytes()).decode().splitlines(keepends=True)
+    objects.write_bytes(gzip.compress("".join(edit(lines)).encode()))
+    with pytest.raises(RecordingError, match=expected):
+        load_recording(tmp_path)
+
+
 def test_merge_is_a_union_and_refuses_other_setups():
     a, b = small_recording(3), small_recording(5)
     extra_key, extra = response("only in a")
