@@ -1,0 +1,116 @@
+"""Router sweeps: the curve metrics on hand-computed curves, and `twinsim sweep` on the quickstart."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simulator.report.curves import (
+    aiq,
+    apgr,
+    cpt,
+    curve_metrics,
+    hull_at,
+    hull_cost_for,
+    nondecreasing_hull,
+    oracle_gap,
+    pinned_curve,
+)
+
+# --- the metrics, by hand -------------------------------------------------------------------
+
+
+def test_apgr_and_cpt_of_a_step_curve():
+    # Weak resolves 20%, strong 60%; a router at 25% top-tier steps already resolves 60%:
+    # PGR is 0 up to 25% (the pinned start and the point of equal quality), then jumps to 1.
+    curve, outside = pinned_curve([(0.25, 0.2), (0.25, 0.6)], (0.0, 0.2), (1.0, 0.6))
+    assert curve == [(0.0, 0.0), (0.25, 0.0), (0.25, 1.0), (1.0, 1.0)]
+    assert outside == 0
+    assert apgr(curve) == pytest.approx(0.75)  # 0.25 x 0 + 0.75 x 1
+    assert cpt(curve, 0.5) == pytest.approx(0.25)
+    assert cpt(curve, 0.8) == pytest.approx(0.25)
+
+
+def test_cpt_interpolates_between_points_in_axis_units():
+    # Spend axis: weak 0.01 USD resolving 0%, strong 0.05 USD resolving 100%; one router at 0.03 USD (u = 0.5)
+    # resolving 25%. Curve (0, 0), (0.5, 0.25), (1, 1): APGR = 0.5*0.125 + 0.5*0.625 = 0.375;
+    # CPT(50%) = 0.5 + 0.5 * 0.25/0.75 = 2/3 -> 0.01 + 2/3 * 0.04 USD; CPT(80%) = 0.5 + 0.5 * 0.55/0.75 = 13/15.
+    metrics = curve_metrics(
+        [_point("r", 0.03, 0.25)], _point("weak", 0.01, 0.0), _point("strong", 0.05, 1.0), oracles={}
+    )["spend"]
+    assert metrics["apgr"] == pytest.approx(0.375)
+    assert metrics["cpt50"] == pytest.approx(0.01 + 2 / 3 * 0.04)
+    assert metrics["cpt80"] == pytest.approx(0.01 + 13 / 15 * 0.04)
+    assert metrics["outside_reference_range"] == 0
+
+
+def test_aiq_of_a_known_hull():
+    points = [(0, 0.1), (1, 0.5), (2, 0.4), (3, 0.9), (4, 0.8), (5, 0.9)]
+    # Upper hull (0, .1) -> (1, .5) -> (3, .9): (2, .4) is below it, (4, .8) and (5, .9) are past the best point.
+    assert nondecreasing_hull(points) == [(0, 0.1), (1, 0.5), (3, 0.9)]
+    # Area 1 x 0.3 + 2 x 0.7 + flat 2 x 0.9 = 3.5 over a cost range of 5.
+    assert aiq(points) == pytest.approx(0.7)
+    assert aiq([(2, 0.3), (2, 0.1)]) == pytest.approx(0.3)  # one cost: the best quality there
+
+
+def test_equally_costly_points_and_collinear_points():
+    assert nondecreasing_hull([(0, 0), (1, 0.5), (1, 0.2), (2, 1)]) == [(0, 0), (2, 1)]  # (1, .5) is on the line
+    assert nondecreasing_hull([(0, 0.4), (0, 0.1), (1, 0.2)]) == [(0, 0.4)]  # the cheapest is already the best
+
+
+def test_oracle_gap_both_ways():
+    hull = nondecreasing_hull([(0, 0.1), (1, 0.5), (3, 0.9)])
+    assert hull_at(hull, 2) == pytest.approx(0.7)
+    assert hull_cost_for(hull, 0.9) == pytest.approx(3)
+    gap = oracle_gap(hull, (2, 0.9))  # an oracle resolving 90% at cost 2
+    assert gap["quality_gap"] == pytest.approx(0.2)  # the hull gives 0.7 at cost 2
+    assert gap["extra_cost"] == pytest.approx(1.0)  # and needs cost 3 for 0.9
+    assert oracle_gap(hull, (2, 0.95)) == {"quality_gap": pytest.approx(0.25), "extra_cost": None}  # never reached
+    assert oracle_gap(hull, (-1, 0.05))["quality_gap"] is None  # cheaper than any point
+
+
+def test_no_gap_to_recover_and_points_outside_the_references():
+    assert pinned_curve([(0.5, 0.3)], (0.0, 0.3), (1.0, 0.3)) is None  # strong no better than weak
+    assert pinned_curve([(0.5, 0.3)], (0.2, 0.0), (0.2, 0.5)) is None  # references at the same cost
+    curve, outside = pinned_curve([(1.5, 0.5), (-0.1, 0.0), (0.5, 0.25)], (0.0, 0.0), (1.0, 0.5))
+    assert outside == 2 and curve == [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)]
+
+
+def test_incomplete_points_are_left_out_and_approximate_ones_counted():
+    points = [
+        _point("a", 0.02, 0.5, approximate=3),
+        _point("b", 0.03, 1.0, incomplete=1),  # would dominate everything: must not count
+    ]
+    metrics = curve_metrics(points, _point("weak", 0.01, 0.0), _point("strong", 0.05, 1.0), oracles={})
+    assert (metrics["points"], metrics["approximate_points"], metrics["excluded_incomplete"]) == (1, 1, 1)
+    # Curve (0, 0), (0.25, 0.5), (1, 1): 0.25*0.25 + 0.75*0.75 = 0.625.
+    assert metrics["spend"]["apgr"] == pytest.approx(0.625)
+
+
+def _point(router: str, spend: float, rate: float, *, approximate: int = 0, incomplete: int = 0) -> dict:
+    return {
+        "router": router,
+        "share": spend,
+        "spend": spend,
+        "resolved_rate": rate,
+        "approximate": approximate,
+        "incomplete": incomplete,
+    }
+
+
+coordinates = st.tuples(
+    st.floats(0, 1, allow_nan=False).map(lambda v: round(v, 3)),
+    st.floats(0, 1, allow_nan=False).map(lambda v: round(v, 3)),
+)
+
+
+@given(st.lists(coordinates, min_size=1, max_size=12))
+def test_hull_is_nondecreasing_concave_and_above_every_point_it_spans(points):
+    hull = nondecreasing_hull(points)
+    assert all(y0 <= y1 for (_, y0), (_, y1) in zip(hull, hull[1:]))
+    assert hull[-1][1] == max(y for _, y in points)
+    for x, y in points:
+        at = hull_at(hull, x)
+        assert at is not None and at >= y - 1e-9
+    slopes = [(y1 - y0) / (x1 - x0) for (x0, y0), (x1, y1) in zip(hull, hull[1:])]
+    assert all(a >= b - 1e-9 for a, b in zip(slopes, slopes[1:]))
+    assert min(y for _, y in points) - 1e-9 <= aiq(points) <= max(y for _, y in points) + 1e-9
