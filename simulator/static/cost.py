@@ -24,10 +24,17 @@ TIER_NAMES = {i: name for name, i in TIER_IDS.items()}
 
 @functools.cache
 def _cl100k():
-    # cl100k_base, TwinRouterBench's tokenizer fallback; litellm ships the file, so this works offline.
-    from litellm.litellm_core_utils.default_encoding import encoding
+    # cl100k_base, TwinRouterBench's tokenizer fallback. litellm ships the file; point tiktoken at
+    # it as litellm does (offline), without importing litellm itself (seconds of start-up).
+    import importlib.util
+    import os
 
-    return encoding
+    if not os.environ.get("CUSTOM_TIKTOKEN_CACHE_DIR"):
+        (litellm_dir,) = importlib.util.find_spec("litellm").submodule_search_locations
+        os.environ["TIKTOKEN_CACHE_DIR"] = os.path.join(litellm_dir, "litellm_core_utils", "tokenizers")
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base")
 
 
 class TokenCounter:
