@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from simulator import keys
-from simulator.config import TIER_IDS, Pool
+from simulator.config import TIER_IDS, Pool, Tier
 
 BANK_FIELDS = (
     "id",
@@ -47,6 +47,12 @@ def tier_ids(pool: Pool) -> dict[str, int]:
             f"{', '.join(unknown)}"
         )
     return {t: TIER_IDS[t] for t in pool.names}
+
+
+def serving_tier(pool: Pool, tier_id: int) -> Tier:
+    """The pool tier that serves a TwinRouterBench tier id: the cheapest at least as strong, else the top one."""
+    ids = tier_ids(pool)
+    return next((t for t in pool.tiers if ids[t.name] >= tier_id), pool.tiers[-1])
 
 
 def load_bank(path: Path | str) -> list[dict]:

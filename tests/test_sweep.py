@@ -1,9 +1,14 @@
 """Router sweeps: the curve metrics on hand-computed curves, and `twinsim sweep` on the quickstart."""
 
+import json
+from pathlib import Path
+
 import pytest
+from conftest import twinsim
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simulator.config import load_pool
 from simulator.report.curves import (
     aiq,
     apgr,
@@ -15,6 +20,13 @@ from simulator.report.curves import (
     oracle_gap,
     pinned_curve,
 )
+from simulator.routers.protocol import RunConfig, make_context
+from simulator.routers.registry import router_factory
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = ROOT / "recordings" / "quickstart"
+BANK = ROOT / "recordings" / "quickstart-bank.jsonl"
+LOCAL = load_pool("local")
 
 # --- the metrics, by hand -------------------------------------------------------------------
 
@@ -114,3 +126,54 @@ def test_hull_is_nondecreasing_concave_and_above_every_point_it_spans(points):
     slopes = [(y1 - y0) / (x1 - x0) for (x0, y0), (x1, y1) in zip(hull, hull[1:])]
     assert all(a >= b - 1e-9 for a, b in zip(slopes, slopes[1:]))
     assert min(y for _, y in points) - 1e-9 <= aiq(points) <= max(y for _, y in points) + 1e-9
+
+
+# --- the per-step oracle: the gold-tier router --------------------------------------------
+
+
+def _select(spec: str, instance: str, step: int) -> str:
+    ctx = make_context(
+        instance_id=instance,
+        step_index=step,
+        messages=[],
+        tools=[],
+        pool=LOCAL,
+        cache_state={"wallclock_ttl_sec": 300, "now_ts": 0.0, "by_model": {}},
+        budget_so_far_usd=0.0,
+        run_config=RunConfig(max_steps=8, budget_usd=1.0, wallclock_ttl_sec=300, select_timeout_sec=5),
+    )
+    return router_factory(spec, LOCAL)().select(ctx).model_id
+
+
+def test_gold_router_answers_the_banks_tier_per_step_and_else_where_it_has_none(tmp_path):
+    rows = [
+        {"id": "a1", "benchmark": "b", "instance_id": "a", "step_index": 1, "messages": [], "target_tier": "low"},
+        {"id": "a2", "benchmark": "b", "instance_id": "a", "step_index": 2, "messages": [], "target_tier": "mid_high"},
+    ]
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [_select(f"gold:bank={bank}", "a", i) for i in range(3)] == ["low", "high", "high"]  # mid_high -> high
+    assert _select(f"gold:bank={bank},else=mid", "other", 0) == "mid"
+    assert _select(f"gold:bank={bank},else=mid", "a", 2) == "mid"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("gold", "gold needs bank=PATH"),
+        ("gold:bank=nope.jsonl", "no bank file"),
+        (f"gold:bank={BANK},else=huge", "huge"),
+        (f"gold:bank={BANK},k=3", "unknown parameter 'k'"),
+    ],
+)
+def test_gold_router_bad_specs(spec, message):
+    with pytest.raises(ValueError, match=message):
+        router_factory(spec, LOCAL)
+
+
+def test_gold_router_replays_the_labelled_trajectory_exactly():
+    """On the quickstart the bank labels wordfreq's first step `low`: the gold router resolves it for less."""
+    result = twinsim("replay", str(QUICKSTART), "-q", "-r", f"gold:bank={BANK}", "-r", "always:high", "--json", "-")
+    gold, high = json.loads(result.stdout)["routers"]
+    assert gold["exact"] == 16 and gold["resolved"] == high["resolved"] == 1
+    assert gold["tier_mix"]["low"] > 0 and gold["router_cost_usd"] < high["router_cost_usd"]

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from simulator.bank import gold_tier_id, load_bank, tier_ids
+from simulator.bank import gold_tier_id, load_bank, serving_tier
 from simulator.config import Pool
 from simulator.routers.builtin import spec_number, spec_params
 from simulator.routers.protocol import RouterContext, RouterDecision
@@ -109,6 +109,5 @@ class KnnRouter:
     def select(self, ctx: RouterContext) -> RouterDecision:
         votes = Counter(int(t) for t in self.index.neighbours(list(ctx.messages), self.k))
         voted = min(votes, key=lambda t: (-votes[t], t))
-        ids = tier_ids(self.pool)
-        tier = next((t for t in self.pool.tiers if ids[t.name] >= voted), self.pool.tiers[-1])
+        tier = serving_tier(self.pool, voted)
         return RouterDecision(tier.model_id, f"knn votes {dict(sorted(votes.items()))}")

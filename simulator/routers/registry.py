@@ -26,6 +26,7 @@ BUILTINS: dict[str, str] = {
     "budget": "simulator.routers.builtin:BudgetRouter",
     "cache-aware": "simulator.routers.builtin:CacheAwareRouter",
     "knn": "simulator.routers.knn:KnnRouter",
+    "gold": "simulator.routers.gold:GoldRouter",
 }
 SERVICE = "simulator.routers.service:HttpRouter"
 
