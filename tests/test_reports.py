@@ -67,7 +67,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def test_every_format_shows_the_same_numbers(written):
     report, rows = written["json"], written["csv"]
-    assert report["schema"] == "twinsim.report/3"
+    assert report["schema"] == "twinsim.report/4"
     assert [row["router"] for row in rows] == [a["router"] for a in report["routers"]]
     header, cells = table_rows(report)
     html = written["files"]["html"].read_text()

@@ -4,6 +4,7 @@ import datetime
 import importlib.metadata
 import shlex
 import sys
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +27,9 @@ COST_MODEL = click.option(
     show_default=True,
     help="Price steps with the prompt-cache simulator, or with the provider-reported usage of the response served "
     "(exact where a run follows a recorded path).",
+)
+JOBS = click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Trajectories replayed in parallel."
 )
 
 
@@ -61,6 +65,10 @@ def check_routers(setup: Setup, routers, instances=()) -> None:
     """Bad router specs and unknown instances fail before anything heavy is imported or loaded."""
     from simulator.routers.registry import router_factory
 
+    for what, names in (("router", routers), ("instance", instances)):
+        repeated = [name for name, count in Counter(names).items() if count > 1]
+        if repeated:  # a repeat would be replayed twice and counted twice, narrowing its interval
+            fail(f"{what} {', '.join(repeated)} given more than once: name each {what} once")
     with user_errors():
         for spec in routers:
             router_factory(spec, setup.pool)
@@ -154,7 +162,7 @@ def run_and_report(
     timings,
 ) -> list:
     from simulator.report.aggregate import deterministic, report_csv, report_json
-    from simulator.report.tables import print_table
+    from simulator.report.tables import incomplete_warnings, print_table
     from simulator.report.trb import check_target
 
     if trb_dir:
@@ -167,6 +175,8 @@ def run_and_report(
         sys.stdout.write(report_json(saved))
     else:
         print_table(report)
+    for warning in incomplete_warnings(report):
+        console.print(f"[yellow]warning:[/] {warning}")
     writers = (
         (json_path, report_json),
         (csv_path, report_csv),

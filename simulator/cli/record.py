@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from simulator.cli.common import (
+    JOBS,
     SETUP_KEY,
     check_routers,
     claim_cache,
@@ -54,7 +55,7 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 @click.option("--fanout", is_flag=True, help="Also ask every other tier at each visited prefix.")
 @click.option("--max-live-usd", type=float, default=None)
 @click.option("--sample", type=int, default=0, show_default=True)
-@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@JOBS
 @report_options
 @click.option("--quiet", "-q", is_flag=True)
 def record_command(

@@ -8,7 +8,9 @@ import click
 
 from simulator.cli.common import (
     COST_MODEL,
+    JOBS,
     check_routers,
+    console,
     fail,
     open_setup,
     parse_policy,
@@ -22,6 +24,7 @@ from simulator.cli.common import (
 )
 from simulator.replay.setup import Setup
 
+INCOMPLETE_EXIT = 3  # 1 is an error, 2 a usage error (click)
 RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
@@ -62,7 +65,7 @@ def _replay_setup(
 )
 @click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
 @click.option("--sample", type=int, default=0, show_default=True, help="Sample index of the responses to replay.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@JOBS
 @COST_MODEL
 @click.option(
     "--trajectories",
@@ -71,6 +74,11 @@ def _replay_setup(
     help="Also write every replayed trajectory here, in mini-swe-agent's own format (<router>/<instance>.traj.json).",
 )
 @report_options
+@click.option(
+    "--fail-on-incomplete",
+    is_flag=True,
+    help="Exit with status 3 (after writing the reports) when any trajectory is incomplete: for CI.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def replay_command(
     recording,
@@ -83,6 +91,7 @@ def replay_command(
     jobs,
     cost_model,
     trajectories,
+    fail_on_incomplete,
     quiet,
     **report_files,
 ):
@@ -92,9 +101,13 @@ def replay_command(
     if not routers or not instances:
         fail("the recording has no runs: name --router and --instance")
     source = report_source(setup, recording)
-    run_and_report(
+    results = run_and_report(
         setup, routers, instances, jobs=jobs, max_live_usd=max_live_usd, source=source, quiet=quiet, **report_files
     )
+    incomplete = sum(r.status == "incomplete" for r in results)
+    if fail_on_incomplete and incomplete:
+        console.print(f"[red]{incomplete} of {len(results)} trajectories are incomplete[/] (--fail-on-incomplete)")
+        sys.exit(INCOMPLETE_EXIT)
 
 
 @click.command("compare")
@@ -124,7 +137,7 @@ def replay_command(
     show_default=True,
     help="With a recording: sample index of the responses to replay.",
 )
-@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@JOBS
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paired bootstrap.")
 @click.option(
     "--json", "json_path", default=None, help="Write the comparison as JSON here ('-' for stdout instead of the text)."
@@ -222,7 +235,7 @@ def explain_miss_command(recording, router, instance, sample):
     "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
 )
 @click.option("--sample", type=int, default=0, show_default=True)
-@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@JOBS
 def coverage_command(recording, routers, instances, sample, jobs):
     """What RECORDING holds per instance (its recorded tree, which tiers answered at which depths)
     and, for each --router, how much of its replay the recording serves exactly."""

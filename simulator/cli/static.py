@@ -8,6 +8,7 @@ import click
 
 from simulator.bank import bank_jsonl, load_bank
 from simulator.cli.common import (
+    JOBS,
     check_routers,
     claim_cache,
     console,
@@ -308,7 +309,7 @@ def static_score(bank, routers, pool, pricing, tokenizers, train, folds, json_pa
 )
 @click.option("--on-miss", default="error", show_default=True)
 @static_cost_options(f"{TRB_STATIC}; `pool`: the recording's pool")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True)
+@JOBS
 @click.option(
     "--json", "json_path", default=None, help="Write the gap as JSON here ('-' for stdout instead of the table)."
 )

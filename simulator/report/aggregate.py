@@ -2,9 +2,9 @@
 
 The JSON report is a pure function of the results: same recording, routers
 and seed give the same bytes on any machine (no wall times, no paths).
-Schema `twinsim.report/3`:
+Schema `twinsim.report/4`:
 
-    {"schema": "twinsim.report/3",
+    {"schema": "twinsim.report/4",
      "source": {..., "pool": Pool},             # where the runs come from; the pool that priced them
      "policy": str,
      "cost_model": "simulated" | "recorded",    # what priced the steps (replay/promptcache.py)
@@ -15,11 +15,14 @@ Schema `twinsim.report/3`:
                   "approximated_steps", "env_runs",  # steps with a substitution; actions run / patches graded locally
                   "resolved_rate", "resolved_rate_bounds": [lo, hi], "resolved_rate_ci95": [lo, hi],
                   "router_cost_usd", "mean_cost_usd", "cost_per_resolved_usd",  # null when none resolved
-                  "leaderboard_bill_usd", "mean_steps",
+                  "router_cost_usd_bounds": [lo, hi],
+                  "leaderboard_bill_usd",       # the worst case when trajectories are incomplete
+                  "leaderboard_bill_usd_bounds": [lo, hi], "mean_steps",
                   "tier_mix": {tier: share of steps},
                   "hit_rate", "live_calls", "live_usd",
-                  "pareto",                     # no other router spends less per trajectory (mean) and
-                                                # resolves at least as often, or resolves more for no more
+                  "pareto",                     # no incomplete trajectory, and no other such router spends less
+                                                # per trajectory (mean) and resolves at least as often, or
+                                                # resolves more for no more
                   "router_ms": {"mean", "p95"} | null}],  # only with --timings: wall time
      "runs": [RunResult, ...]}
 
@@ -28,6 +31,22 @@ them as unresolved / resolved. `resolved_rate_ci95` is the 95% Wilson score
 interval; with incomplete trajectories it runs from the interval's low end at
 the lower bound to its high end at the upper bound. The bill charges 0.60 USD
 per trajectory that is not resolved (incomplete included).
+
+An incomplete trajectory stopped early, so what it spent is a lower bound:
+`router_cost_usd`, `mean_cost_usd` and `cost_per_resolved_usd` count only its
+steps so far. `router_cost_usd_bounds` runs from that to the worst case, where
+each incomplete trajectory costs as much as the costliest complete trajectory
+of the report (any router; its own spend if that is more, or if none is
+complete). `leaderboard_bill_usd_bounds` runs from the best case (spend so far,
+incomplete trajectories resolved) to the worst case (worst-case spend,
+incomplete trajectories unresolved), and `leaderboard_bill_usd` is the worst
+case, so failing early never bills less. Without incomplete trajectories both
+bounds are the value itself.
+
+Changes from `twinsim.report/3`: `router_cost_usd_bounds` and
+`leaderboard_bill_usd_bounds` are new; `leaderboard_bill_usd` is the worst case
+(it was the spend so far plus penalties); a router with an incomplete
+trajectory is never on the Pareto frontier.
 
 Changes from `twinsim.report/2`: `source.pool` (written by replay and record) and
 each step's `cache_lookup`, `started_at` and `finished_at` (virtual seconds) are
@@ -59,7 +78,7 @@ from simulator.records import RunResult, fixed
 from simulator.replay.context import OBJECT_KINDS
 from simulator.report.stats import wilson_interval
 
-SCHEMA = "twinsim.report/3"
+SCHEMA = "twinsim.report/4"
 UNRESOLVED_PENALTY_USD = 0.60
 TIMINGS = "router_ms"
 
@@ -69,7 +88,12 @@ def _router_ms(runs: list[RunResult]) -> dict | None:
     return {"mean": round(float(np.mean(ms)), 3), "p95": round(float(np.percentile(ms, 95)), 3)} if ms else None
 
 
-def aggregate(router: str, runs: list[RunResult], tiers: Sequence[str]) -> dict:
+def worst_case_usd(results: list[RunResult]) -> float:
+    """What an incomplete trajectory may cost at most, as far as the report knows: its costliest complete one."""
+    return max((r.spend_usd for r in results if r.fidelity != "incomplete"), default=0.0)
+
+
+def aggregate(router: str, runs: list[RunResult], tiers: Sequence[str], worst_usd: float = 0.0) -> dict:
     n = len(runs)
     resolved = sum(r.status == "resolved" for r in runs)
     fidelity = Counter(r.fidelity for r in runs)
@@ -80,6 +104,8 @@ def aggregate(router: str, runs: list[RunResult], tiers: Sequence[str]) -> dict:
     steps = Counter(s.tier for r in runs for s in r.steps)
     n_steps = sum(steps.values())
     approximated = Counter(a.kind for r in runs for a in r.approximations)
+    spend_hi = spend + sum(max(0.0, worst_usd - r.spend_usd) for r in runs if r.fidelity == "incomplete")
+    bill_hi = spend_hi + UNRESOLVED_PENALTY_USD * (n - resolved)
     return {
         "router": router,
         "n": n,
@@ -100,7 +126,12 @@ def aggregate(router: str, runs: list[RunResult], tiers: Sequence[str]) -> dict:
         "router_cost_usd": fixed(spend),
         "mean_cost_usd": fixed(spend / n) if n else 0.0,
         "cost_per_resolved_usd": fixed(spend / resolved) if resolved else None,
-        "leaderboard_bill_usd": fixed(spend + UNRESOLVED_PENALTY_USD * (n - resolved)),
+        "router_cost_usd_bounds": [fixed(spend), fixed(spend_hi)],
+        "leaderboard_bill_usd": fixed(bill_hi),
+        "leaderboard_bill_usd_bounds": [
+            fixed(spend + UNRESOLVED_PENALTY_USD * (n - resolved - incomplete)),
+            fixed(bill_hi),
+        ],
         "mean_steps": fixed(n_steps / n) if n else 0.0,
         "tier_mix": {tier: fixed(steps[tier] / n_steps) if n_steps else 0.0 for tier in tiers},
         "hit_rate": fixed(hits / (hits + misses)) if hits + misses else 1.0,
@@ -122,9 +153,15 @@ def build_report(
     used = sorted({s.tier for r in results for s in r.steps} - set(tiers))
     tiers = [*tiers, *used]
     routers = list(dict.fromkeys(r.router for r in results))
-    aggregates = [aggregate(name, [r for r in results if r.router == name], tiers) for name in routers]
-    for a, optimal in zip(aggregates, pareto_optimal([(a["mean_cost_usd"], a["resolved_rate"]) for a in aggregates])):
-        a["pareto"] = optimal
+    worst = worst_case_usd(results)
+    aggregates = [aggregate(name, [r for r in results if r.router == name], tiers, worst) for name in routers]
+    # A router that did not finish has no known place on the frontier: failing early must not look cheap.
+    complete = [a for a in aggregates if not a["incomplete"]]
+    optimal = pareto_optimal([(a["mean_cost_usd"], a["resolved_rate"]) for a in complete])
+    for a in aggregates:
+        a["pareto"] = False
+    for a, on_frontier in zip(complete, optimal):
+        a["pareto"] = on_frontier
     return {
         "schema": SCHEMA,
         "source": source,

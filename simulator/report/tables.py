@@ -1,5 +1,6 @@
 """The terminal table of a report (the HTML table shows the same cells)."""
 
+import os
 from collections.abc import Sequence
 
 from rich import box
@@ -22,6 +23,32 @@ def ci_text(a: dict) -> str:
 
 def money(x: float | None) -> str:
     return "–" if x is None else f"{x:.4f}"
+
+
+def spend_texts(a: dict) -> tuple[str, str, str, str]:
+    """Spend, mean, $/resolved and bill; with incomplete trajectories the spend is a range (so far – worst
+    case), mean and $/resolved are lower bounds (≥) and the bill is its worst case (≤)."""
+    spend, mean, per_resolved = a["router_cost_usd"], a["mean_cost_usd"], a["cost_per_resolved_usd"]
+    if not a["incomplete"]:
+        return money(spend), money(mean), money(per_resolved), money(a["leaderboard_bill_usd"])
+    lo, hi = a["router_cost_usd_bounds"]
+    return (
+        f"{lo:.4f}–{hi:.4f}",
+        f"≥{money(mean)}",
+        "–" if per_resolved is None else f"≥{money(per_resolved)}",
+        f"≤{money(a['leaderboard_bill_usd'])}",
+    )
+
+
+def incomplete_warnings(report: dict) -> list[str]:
+    """One line per router whose trajectories are mostly incomplete: its numbers are little more than bounds."""
+    return [
+        f"{a['incomplete']} of {a['n']} trajectories of {a['router']} are incomplete: its resolved rate, spend and "
+        "bill are wide bounds. `--on-miss approximate` continues from the nearest recorded steps (marked ≈), "
+        "`--on-miss live` computes the misses."
+        for a in report["routers"]
+        if a["incomplete"] * 2 > a["n"]
+    ]
 
 
 def mix_text(a: dict, tiers: Sequence[str]) -> str:
@@ -53,10 +80,7 @@ def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
             a["router"] + (" *" if a["pareto"] else ""),
             rate_text(a),
             ci_text(a),
-            money(a["router_cost_usd"]),
-            money(a["mean_cost_usd"]),
-            money(a["cost_per_resolved_usd"]),
-            money(a["leaderboard_bill_usd"]),
+            *spend_texts(a),
             f"{a['mean_steps']:.1f}",
             mix_text(a, tiers),
             f"{a['hit_rate']:.0%}",
@@ -70,27 +94,55 @@ def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def wide_console(table: Table) -> Console:
-    """A console as wide as the table needs: pipes get 80 columns otherwise, and cells must not be cut."""
-    return Console(width=max(Console().width, Console(width=10_000).measure(table).maximum))
+def wide_console(*tables: Table) -> Console:
+    """A console as wide as the tables need: pipes get 80 columns otherwise, and cells must not be cut."""
+    return Console(width=max(Console().width, *(Console(width=10_000).measure(t).maximum for t in tables)))
+
+
+def _table(header: list[str], rows: list[list[str]], columns: list[int], **titles) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, **titles)
+    for i in columns:
+        table.add_column(header[i], justify="left" if i == 0 else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*(row[i] for i in columns))
+    return table
+
+
+def column_groups(header: list[str], rows: list[list[str]], width: int | None) -> list[list[int]]:
+    """The columns in tables no wider than `width`, each starting with the router (one table if it fits)."""
+    if width is None:
+        return [list(range(len(header)))]
+    measure = lambda columns: Console(width=10_000).measure(_table(header, rows, columns)).maximum
+    groups = [[0]]
+    for i in range(1, len(header)):
+        if len(groups[-1]) > 1 and measure([*groups[-1], i]) > width:
+            groups.append([0])
+        groups[-1].append(i)
+    return groups
+
+
+def _terminal_width() -> int | None:
+    """A terminal's width (or COLUMNS'); a pipe or file gets one row per router, however wide."""
+    console = Console()
+    return console.width if console.is_terminal or "COLUMNS" in os.environ else None
 
 
 def print_table(report: dict, console: Console | None = None) -> None:
     cost = report.get("cost_model", "simulated")
     title = f"twinsim replay — {report['source'].get('name', '')} (on miss: {report['policy']}; {cost} cost)"
-    table = Table(
-        title=title,
-        caption="* on the spend / resolved-rate Pareto frontier; 95% CI: Wilson; "
-        f"bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved",
-        box=box.SIMPLE_HEAD,
+    caption = (
+        "* on the spend / resolved-rate Pareto frontier (routers without incomplete trajectories); 95% CI: Wilson; "
+        f"bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved"
     )
+    if any(a["incomplete"] for a in report["routers"]):
+        caption += "; with incomplete trajectories: spend so far – worst case, ≥ lower bound, ≤ worst-case bill"
     header, rows = table_rows(report)
-    for column in header:
-        table.add_column(column, justify="left" if column == "router" else "right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    console = console or wide_console(table)
-    console.print(table)
+    groups = column_groups(header, rows, console.width if console else _terminal_width())
+    tables = [_table(header, rows, columns, title=title if n == 0 else None) for n, columns in enumerate(groups)]
+    console = console or wide_console(*tables)
+    for table in tables:
+        console.print(table)
+    console.print(caption, style="dim", width=min(console.width, 120))
     for a in report["routers"]:
         if a["approximate"]:
             kinds = ", ".join(f"{n} {kind}s" for kind, n in a["approximated"].items() if n)
