@@ -5,6 +5,7 @@ blobs; a prefix node hashes its parent node with one message blob, so the key
 of step N costs work for the new messages only, never for the whole prefix.
 """
 
+import copy
 import hashlib
 import json
 import math
@@ -132,6 +133,10 @@ def observation_key(parent: str, action: dict) -> str:
     return sha256("observation", parent, canonical_json(action_of(action)))
 
 
+def _semantic_values(message: dict) -> tuple:
+    return tuple(message.get(field) for field in SEMANTIC_FIELDS)
+
+
 def normalize_patch(patch: str) -> str:
     patch = patch.replace("\r\n", "\n").strip()
     return patch + "\n" if patch else ""
@@ -145,19 +150,20 @@ class PrefixChain:
     """Prefix-node hashes of a growing message list, extended incrementally.
 
     mini-swe-agent only appends to its message list, so each query hashes just
-    the messages added since the last one. A list that changed in place is
-    rehashed from the start.
+    the messages added since the last one. Earlier messages are checked by content
+    (a copy of their semantic fields, compared each time; not object identity), so a
+    list that was edited in place is rehashed from the start, never keyed as the old one.
     """
 
     def __init__(self) -> None:
         self.nodes: list[str] = []  # nodes[i] = prefix node of messages[: i + 1]
         self.blobs: list[tuple[str, dict]] = []  # (message key, normalized message)
         self.tool_ids: dict[str, str] = {}
-        self._last: dict | None = None
+        self._seen: list[tuple] = []  # the semantic fields of each message hashed, as they were
 
     def extend_to(self, messages: list[dict]) -> str:
         n = len(self.nodes)
-        if n > len(messages) or (n and messages[n - 1] is not self._last):
+        if n > len(messages) or not self._unchanged(messages):
             self.__init__()
             n = 0
         for message in messages[n:]:
@@ -165,8 +171,12 @@ class PrefixChain:
             blob = message_key(normalized)
             self.nodes.append(prefix_key(self.nodes[-1] if self.nodes else ROOT, blob))
             self.blobs.append((blob, normalized))
-        self._last = messages[-1] if messages else None
+            self._seen.append(copy.deepcopy(_semantic_values(message)))
         return self.head
+
+    def _unchanged(self, messages: list[dict]) -> bool:
+        """Do the messages hashed so far still say what they said? (Equal strings compare by identity first.)"""
+        return all(_semantic_values(m) == seen for m, seen in zip(messages, self._seen))
 
     @property
     def head(self) -> str:

@@ -109,6 +109,26 @@ def test_a_list_changed_in_place_is_rehashed():
     assert chain.extend_to(msgs) == keys.PrefixChain().extend_to(msgs)
 
 
+@given(st.lists(messages, min_size=1, max_size=8), st.data())
+def test_a_message_edited_in_place_is_keyed_by_what_it_says_now(msgs, data):
+    """The same list and the same message objects, edited: the chain follows content, not identity."""
+    tool_message = {"role": "assistant", "content": "", "tool_calls": [{"id": "a", "function": {"name": "bash"}}]}
+    msgs = [*msgs, tool_message]
+    chain = keys.PrefixChain()
+    before = chain.extend_to(msgs)
+    i = data.draw(st.integers(0, len(msgs) - 1))
+    edit = data.draw(st.sampled_from(["content", "role", "tool_calls", "name"]))
+    if edit == "tool_calls" and i == len(msgs) - 1:
+        msgs[i]["tool_calls"][0]["function"]["name"] = "python"  # nested, in place
+    elif edit == "content":
+        msgs[i]["content"] = (msgs[i]["content"] or "") + "!"
+    elif edit == "role":
+        msgs[i]["role"] = "user" if msgs[i]["role"] != "user" else "system"
+    else:
+        msgs[i]["name"] = "someone"
+    assert chain.extend_to(msgs) == keys.PrefixChain().extend_to(msgs) != before
+
+
 def test_per_step_key_work_is_proportional_to_new_messages(monkeypatch):
     calls = []
     original = keys.normalize_message

@@ -7,6 +7,7 @@ back in a fixed order, so `--jobs` never changes a report.
 """
 
 import re
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import nullcontext
 from multiprocessing import get_context
@@ -40,10 +41,25 @@ def replay_trajectory(
     budget: LiveBudget,
     tally: Tally | None = None,
     router: Router | None = None,
+    make_router: Callable[[], Router] | None = None,
 ) -> RunResult:
-    """One trajectory under `router_spec`; `router`, if given, is the router object to use (spec is then its label).
-    `tally` may be passed in to inspect it afterwards (explain-miss)."""
+    """One trajectory under `router_spec`; `router`, if given, is the router object to use (spec is then its label),
+    else `make_router` (default: the spec's factory) makes one. `tally` may be passed in to inspect it afterwards
+    (explain-miss). Whatever the router raises, `sys.exit` included, ends this trajectory only, as incomplete."""
     instance_id = instance["instance_id"]
+    if router is None:
+        try:
+            router = (make_router or router_factory(router_spec, setup.pool))()
+        except (Exception, SystemExit) as e:
+            reason = f"router {router_spec!r} could not be made for {instance_id}: {type(e).__name__}: {e}"
+            return RunResult(
+                router=router_spec,
+                instance_id=instance_id,
+                sample=setup.sample,
+                status="incomplete",
+                exit_status="Error",
+                reason=reason,
+            )
     ctx = ReplayContext(
         pool=setup.pool,
         store=store,
@@ -59,7 +75,7 @@ def replay_trajectory(
     agent_type, agent_settings = agent_class(setup.agent.agent)
     model = RoutedModel(
         ctx,
-        router=router or router_factory(router_spec, setup.pool)(),
+        router=router,
         router_label=router_spec,
         model_config=setup.agent.model,
     )
@@ -129,9 +145,13 @@ def _run_one(router_spec: str, instance_id: str) -> RunResult:
     setup, store, factories = _worker["setup"], _worker["store"], _worker["factories"]
     if router_spec not in factories:  # parse the spec (and import a router file) once per worker
         factories[router_spec] = router_factory(router_spec, setup.pool)
-    router = factories[router_spec]()  # a fresh router per trajectory
-    result = replay_trajectory(
-        setup, router_spec, setup.suite.instance(instance_id), store, _worker["budget"], router=router
+    result = replay_trajectory(  # a fresh router per trajectory
+        setup,
+        router_spec,
+        setup.suite.instance(instance_id),
+        store,
+        _worker["budget"],
+        make_router=factories[router_spec],
     )
     if setup.policy.goes_live and not result.approximations:  # recording: an exact run joins the recording's manifest
         store.put("run", run_id(result), result.model_dump(mode="json"))

@@ -6,12 +6,13 @@ router, the step and the instance.
 """
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from simulator.config import Pool
 from simulator.keys import SEMANTIC_FIELDS
+from simulator.routers.readonly import FrozenList
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,9 @@ class RunConfig:
 class RouterContext:
     instance_id: str
     step_index: int
-    messages: tuple[Mapping[str, Any], ...]
-    tools: tuple[Mapping[str, Any], ...]
+    messages: Sequence[Mapping[str, Any]]
+    """The agent's messages as read-only views (`routers.readonly`): editing one raises TypeError."""
+    tools: Sequence[Mapping[str, Any]]
     available_models: tuple[str, ...]
     """Cheapest first."""
     cache_state: CacheStateSnapshot
@@ -88,8 +90,8 @@ def make_context(
     return RouterContext(
         instance_id=instance_id,
         step_index=step_index,
-        messages=tuple(messages),
-        tools=tuple(tools),
+        messages=FrozenList(messages),
+        tools=FrozenList(tools),
         available_models=tuple(t.model_id for t in pool.tiers),
         cache_state=snapshot,
         budget_so_far_usd=budget_so_far_usd,
@@ -118,7 +120,7 @@ def decide(router: Router, label: str, ctx: RouterContext, pool: Pool) -> tuple[
         decision = router.select(ctx)
     except RouterError as e:  # the router's own account of what went wrong (e.g. an HTTP router's endpoint)
         raise RouterError(f"{where}: {e}") from e
-    except Exception as e:
+    except (Exception, SystemExit) as e:  # sys.exit() in a router ends its trajectory, not the replay
         raise RouterError(f"{where} raised {type(e).__name__}: {e}") from e
     model_id, rationale = (
         (decision, None)

@@ -62,7 +62,7 @@ def router_factory(spec: str, pool: Pool) -> Callable[[], Router]:
     factory = _factory(spec, pool)
     try:
         factory()
-    except Exception as e:
+    except (Exception, SystemExit) as e:  # a router that cannot even be made is a bad spec, not a dead replay
         raise ValueError(f"router {spec!r} cannot be created: {type(e).__name__}: {e}") from None
     return factory
 
@@ -103,7 +103,7 @@ def _load_attr(spec: str) -> Any:
         sys.modules[module_name] = module  # lets deepcopy and pickling find its classes
         try:
             module_spec.loader.exec_module(module)
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             raise ValueError(f"router {spec!r}: loading {file} raised {type(e).__name__}: {e}") from None
         attr = attr or next((a for a in ("router", "Router", "select") if hasattr(module, a)), "")
     else:
@@ -117,6 +117,8 @@ def _load_attr(spec: str) -> Any:
             module = importlib.import_module(module_name)
         except ImportError as e:
             raise ValueError(f"router {spec!r}: cannot import {module_name!r}: {e}") from None
+        except (Exception, SystemExit) as e:
+            raise ValueError(f"router {spec!r}: importing {module_name!r} raised {type(e).__name__}: {e}") from None
     if not attr or not hasattr(module, attr):
         raise ValueError(f"router {spec!r}: no attribute {attr or 'router, Router or select'!r}")
     return getattr(module, attr)
