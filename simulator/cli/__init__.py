@@ -3,6 +3,7 @@
 import click
 
 from simulator import __version__
+from simulator.cli.ci import check_command, diff_command
 from simulator.cli.imports import import_command as import_trajectories_command
 from simulator.cli.info import models_group, pools_command, routers_command, serve_local_command
 from simulator.cli.record import export_command, import_command, merge_command, record_command
@@ -25,6 +26,8 @@ def main() -> None:
 for command in (
     replay_command,
     compare_command,
+    check_command,
+    diff_command,
     export_trb_command,
     explain_miss_command,
     coverage_command,

@@ -2,6 +2,7 @@
 
 import datetime
 import importlib.metadata
+import json
 import shlex
 import sys
 from collections import Counter
@@ -74,6 +75,52 @@ def check_routers(setup: Setup, routers, instances=()) -> None:
             router_factory(spec, setup.pool)
         for instance_id in instances:
             setup.suite.instance(instance_id)
+
+
+def replay_setup(
+    recording: Path, on_miss: str, cache_dir: Path, sample: int, routers=(), instances=(), cost_model="simulated"
+) -> tuple[Setup, list[str], list[str]]:
+    """A recording ready to replay, with the routers and instances to replay (given, else those it ran), checked."""
+    setup = open_setup(
+        recording, policy=parse_policy(on_miss), cache_dir=cache_dir, sample=sample, cost_model=cost_model
+    )
+    recorded_routers, recorded_instances = setup.recorded_runs
+    routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
+    check_routers(setup, routers, instances)
+    return setup, routers, instances
+
+
+def replay_options(command):
+    """How a recording is replayed by a command that takes a recording or a report (compare, check, diff)."""
+    options = [
+        click.option("--on-miss", default="error", show_default=True, help="With a recording: the miss policy."),
+        click.option(
+            "--cache",
+            "cache_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("cache"),
+            show_default=True,
+            help="With a recording: where live misses are stored.",
+        ),
+        click.option(
+            "--sample", type=int, default=0, show_default=True, help="With a recording: sample index of the responses."
+        ),
+        JOBS,
+        COST_MODEL,
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def replayed_report(
+    recording: Path, routers, instances, *, on_miss, cache_dir, sample, jobs, cost_model, quiet
+) -> tuple[Setup, dict]:
+    """The setup and the report of `routers` replayed on `instances` (none: those it ran) of RECORDING."""
+    setup, routers, instances = replay_setup(recording, on_miss, cache_dir, sample, routers, instances, cost_model)
+    results = replay(setup, routers, instances, jobs=jobs, quiet=quiet)
+    return setup, report_of(setup, results, report_source(setup, recording))
 
 
 def report_source(setup: Setup, recording: Path) -> dict:
@@ -202,6 +249,21 @@ def report_of(setup: Setup, results: list, source: dict) -> dict:
     return build_report(
         results, source=source, policy=str(setup.policy), tiers=setup.pool.names, cost_model=setup.cost_model
     )
+
+
+def read_report(path: Path) -> dict:
+    """A JSON report written by `twinsim replay --json`, or a clear error."""
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        fail(f"{path} is not a JSON report: {e}")
+    if (
+        not isinstance(report, dict)
+        or not str(report.get("schema", "")).startswith("twinsim.report/")
+        or "runs" not in report
+    ):
+        fail(f"{path} is not a twinsim JSON report (write one with `twinsim replay --json`)")
+    return report
 
 
 def write_trb(report: dict, out: Path) -> None:

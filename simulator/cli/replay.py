@@ -1,6 +1,5 @@
 """Commands that replay a recording: replay, compare, explain-miss, coverage."""
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,32 +12,20 @@ from simulator.cli.common import (
     console,
     fail,
     open_setup,
-    parse_policy,
+    read_report,
     replay,
-    report_of,
+    replay_options,
+    replay_setup,
+    replayed_report,
     report_options,
     report_source,
     run_and_report,
     user_errors,
     write_trb,
 )
-from simulator.replay.setup import Setup
 
 INCOMPLETE_EXIT = 3  # 1 is an error, 2 a usage error (click)
 RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
-
-
-def _replay_setup(
-    recording: Path, on_miss: str, cache_dir: Path, sample: int, routers=(), instances=(), cost_model="simulated"
-) -> tuple[Setup, list[str], list[str]]:
-    """A recording ready to replay, with the routers and instances to replay (given, else those it ran), checked."""
-    setup = open_setup(
-        recording, policy=parse_policy(on_miss), cache_dir=cache_dir, sample=sample, cost_model=cost_model
-    )
-    recorded_routers, recorded_instances = setup.recorded_runs
-    routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
-    check_routers(setup, routers, instances)
-    return setup, routers, instances
 
 
 @click.command("replay")
@@ -96,7 +83,7 @@ def replay_command(
     **report_files,
 ):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
-    setup, routers, instances = _replay_setup(recording, on_miss, cache_dir, sample, routers, instances, cost_model)
+    setup, routers, instances = replay_setup(recording, on_miss, cache_dir, sample, routers, instances, cost_model)
     setup.trajectories = trajectories
     if not routers or not instances:
         fail("the recording has no runs: name --router and --instance")
@@ -121,32 +108,12 @@ def replay_command(
     multiple=True,
     help="With a recording: instance id (repeatable); default: those the recording ran.",
 )
-@click.option("--on-miss", default="error", show_default=True, help="With a recording: the miss policy of the replay.")
-@click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("cache"),
-    show_default=True,
-    help="With a recording: where live misses are stored.",
-)
-@click.option(
-    "--sample",
-    type=int,
-    default=0,
-    show_default=True,
-    help="With a recording: sample index of the responses to replay.",
-)
-@JOBS
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paired bootstrap.")
 @click.option(
     "--json", "json_path", default=None, help="Write the comparison as JSON here ('-' for stdout instead of the text)."
 )
-@COST_MODEL
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def compare_command(
-    source, router_a, router_b, instances, on_miss, cache_dir, sample, jobs, seed, json_path, cost_model, quiet
-):
+@replay_options
+def compare_command(source, router_a, router_b, instances, seed, json_path, **replay_settings):
     """Paired comparison of ROUTER_A and ROUTER_B on the instances both ran.
 
     SOURCE is a recording folder (both routers are replayed on its instances)
@@ -156,12 +123,9 @@ def compare_command(
     from simulator.report.compare import paired_comparison, print_comparison
 
     if source.is_dir():
-        routers = [router_a, router_b]
-        setup, routers, instances = _replay_setup(source, on_miss, cache_dir, sample, routers, instances, cost_model)
-        results = replay(setup, routers, instances, jobs=jobs, quiet=quiet)
-        report = report_of(setup, results, report_source(setup, source))
+        _, report = replayed_report(source, [router_a, router_b], instances, **replay_settings)
     else:
-        report = _read_report(source)
+        report = read_report(source)
     try:
         comparison = paired_comparison(report, router_a, router_b, seed=seed)
     except ValueError as e:
@@ -174,27 +138,13 @@ def compare_command(
         Path(json_path).write_text(report_json(comparison))
 
 
-def _read_report(path: Path) -> dict:
-    try:
-        report = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        fail(f"{path} is not a JSON report: {e}")
-    if (
-        not isinstance(report, dict)
-        or not str(report.get("schema", "")).startswith("twinsim.report/")
-        or "runs" not in report
-    ):
-        fail(f"{path} is not a twinsim JSON report (write one with `twinsim replay --json`)")
-    return report
-
-
 @click.command("export-trb")
 @click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 def export_trb_command(report, out):
     """Write the runs of REPORT (from `twinsim replay --json`) as TwinRouterBench run directories under OUT,
     one per router, as `replay --trb-dir` does."""
-    write_trb(_read_report(report), out)
+    write_trb(read_report(report), out)
 
 
 @click.command("explain-miss")

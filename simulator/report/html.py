@@ -40,7 +40,7 @@ def _img(report: dict, panel: str, alt: str) -> str:
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _table(header: list[str], rows: list[list[str]], cls: list[str] | None = None) -> str:
+def html_table(header: list[str], rows: list[list[str]], cls: list[str] | None = None) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>"
@@ -73,7 +73,7 @@ def _run(run: dict, responses: dict[str, dict]) -> str:
         ]
         for s in run["steps"]
     ]
-    steps = _table(["step", "tier", "cost $", "source", "action"], rows, ["", "", "", "", "action"])
+    steps = html_table(["step", "tier", "cost $", "source", "action"], rows, ["", "", "", "", "action"])
     return f"<details><summary>{summary}</summary>{reason}{approximated}{steps}</details>"
 
 
@@ -94,7 +94,7 @@ def report_html(report: dict, responses: dict[str, dict]) -> str:
 <h1>{escape(title)}</h1>
 <p>On miss: {escape(report["policy"])}. Cost: {cost}. Schema {escape(report["schema"])}.
 Source: <code>{source}</code></p>
-{_table(header, [[escape(c) for c in row] for row in rows])}
+{html_table(header, [[escape(c) for c in row] for row in rows])}
 <p>* on the spend / resolved-rate Pareto frontier. 95% CI: Wilson score interval of the resolved rate.
 Bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved trajectory. Tier %: share of steps per tier.</p>
 {notes}
