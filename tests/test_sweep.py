@@ -94,6 +94,7 @@ def test_incomplete_points_are_left_out_and_approximate_ones_counted():
     ]
     metrics = curve_metrics(points, _point("weak", 0.01, 0.0), _point("strong", 0.05, 1.0), oracles={})
     assert (metrics["points"], metrics["approximate_points"], metrics["excluded_incomplete"]) == (1, 1, 1)
+    assert metrics["approximate_references"] == metrics["incomplete_references"] == 0
     # Curve (0, 0), (0.25, 0.5), (1, 1): 0.25*0.25 + 0.75*0.75 = 0.625.
     assert metrics["spend"]["apgr"] == pytest.approx(0.625)
 
@@ -177,3 +178,103 @@ def test_gold_router_replays_the_labelled_trajectory_exactly():
     gold, high = json.loads(result.stdout)["routers"]
     assert gold["exact"] == 16 and gold["resolved"] == high["resolved"] == 1
     assert gold["tier_mix"]["low"] > 0 and gold["router_cost_usd"] < high["router_cost_usd"]
+
+
+# --- twinsim sweep on the quickstart -------------------------------------------------------
+
+FEW = ("-i", "twinsim__wordfreq-1", "-i", "twinsim__tempconv-1", "-i", "twinsim__pagekit-1")
+
+
+def _sweep(*args: str) -> dict:
+    return json.loads(twinsim("sweep", str(QUICKSTART), "-q", *FEW, *args, "--json", "-", cwd=ROOT).stdout)
+
+
+def _trapezoid_apgr(sweep: dict, axis: str) -> float:
+    """APGR recomputed from the sweep's own points, the plain way: normalise, pin, sort, trapezoids."""
+    weak, strong = sweep["references"]["weak"], sweep["references"]["strong"]
+    curve = [(0.0, 0.0), (1.0, 1.0)]
+    for p in sweep["points"]:
+        if not p["incomplete"]:
+            u = (p[axis] - weak[axis]) / (strong[axis] - weak[axis])
+            pgr = (p["resolved_rate"] - weak["resolved_rate"]) / (strong["resolved_rate"] - weak["resolved_rate"])
+            if 0 <= u <= 1:
+                curve.append((u, pgr))
+    curve.sort()
+    return sum((b[0] - a[0]) * (a[1] + b[1]) / 2 for a, b in zip(curve, curve[1:]))
+
+
+@pytest.fixture(scope="module")
+def escalate_sweep():
+    return _sweep("-r", "escalate", "--grid", "patience=1,2,3", "--on-miss", "approximate", "--bank", str(BANK))
+
+
+def test_sweep_reports_every_point_references_oracles_and_baseline(escalate_sweep):
+    s = escalate_sweep
+    assert s["schema"] == "twinsim.sweep/1" and s["grid"] == {"patience": ["1", "2", "3"]}
+    assert [p["router"] for p in s["points"]] == [f"escalate:patience={k}" for k in (1, 2, 3)]
+    assert [p["settings"] for p in s["points"]] == [{"patience": k} for k in ("1", "2", "3")]
+    assert [p["settings"]["weight"] for p in s["baseline"]] == [0.2, 0.4, 0.6, 0.8]
+    assert s["baseline"][0]["router"] == "random:seed=0,weights=low:0.8/high:0.2"
+    weak, strong = s["references"]["weak"], s["references"]["strong"]
+    assert (weak["router"], weak["share"]) == ("always:low", 0.0) and (strong["router"], strong["share"]) == (
+        "always:high",
+        1.0,
+    )
+    # Only always:high resolves wordfreq; the per-instance oracle takes it there and the cheapest run elsewhere.
+    assert strong["resolved"] == 1 and weak["resolved"] == 0
+    oracle = s["oracles"]["per_instance"]
+    assert oracle["resolved"] == 1 and oracle["spend"] < strong["spend"]
+    assert s["oracles"]["per_step"]["router"] == f"gold:bank={BANK}" and s["oracles"]["per_step"]["resolved"] == 1
+    # Every point is approximate here (escalate leaves the recorded paths): counted, not hidden.
+    m = s["metrics"]["sweep"]
+    assert m["points"] == 3 and m["approximate_points"] == sum(1 for p in s["points"] if p["approximate"]) > 0
+
+
+def test_sweep_metrics_match_a_recomputation_from_its_points(escalate_sweep):
+    for curve in ("sweep", "baseline"):
+        s = escalate_sweep | {"points": escalate_sweep[curve if curve == "baseline" else "points"]}
+        for axis in ("share", "spend"):
+            assert s["metrics"][curve][axis]["apgr"] == pytest.approx(_trapezoid_apgr(s, axis), abs=1e-9)
+    share = escalate_sweep["metrics"]["sweep"]["share"]
+    points = [(0.0, 0.0), (1.0, 1 / 3)] + [(p["share"], p["resolved_rate"]) for p in escalate_sweep["points"]]
+    assert share["aiq"] == pytest.approx(aiq(points))
+
+
+def test_sweep_of_random_weights_strictly_leaves_incomplete_points_out():
+    s = _sweep("-r", "random:seed=1", "--grid", "weights=low:3/high:1,low:1/high:3", "--baseline", "none")
+    assert s["baseline"] == [] and s["metrics"]["baseline"] is None and s["oracles"]["per_step"] is None
+    incomplete = sum(1 for p in s["points"] if p["incomplete"])
+    assert incomplete > 0 and s["metrics"]["sweep"]["excluded_incomplete"] == incomplete
+    assert s["metrics"]["sweep"]["points"] == len(s["points"]) - incomplete
+
+
+def test_sweep_is_byte_identical_across_jobs():
+    args = (
+        "sweep",
+        str(QUICKSTART),
+        "-q",
+        *FEW,
+        "-r",
+        "escalate",
+        "--grid",
+        "patience=1,2",
+        "--on-miss",
+        "approximate",
+    )
+    one = twinsim(*args, "--json", "-", cwd=ROOT).stdout
+    two = twinsim(*args, "--json", "-", "-j", "2", cwd=ROOT).stdout
+    assert one == two
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-r", "escalate", "--grid", "patience"], "is not key=v1,v2"),
+        (["-r", "escalate", "--grid", "patience=1", "--grid", "patience=2"], "given twice"),
+        (["-r", "escalate", "--grid", "nope=1"], "unknown parameter 'nope'"),
+        (["-r", "escalate", "--grid", "patience=0"], "below 1"),
+    ],
+)
+def test_sweep_bad_grids_are_clear(args, message):
+    result = twinsim("sweep", str(QUICKSTART), *args, check=False)
+    assert result.returncode != 0 and message in result.stderr

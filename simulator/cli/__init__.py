@@ -15,6 +15,7 @@ from simulator.cli.replay import (
     replay_command,
 )
 from simulator.cli.static import gap_command, label_command, static_group
+from simulator.cli.sweep import sweep_command
 
 
 @click.group()
@@ -28,6 +29,7 @@ for command in (
     compare_command,
     check_command,
     diff_command,
+    sweep_command,
     export_trb_command,
     explain_miss_command,
     coverage_command,

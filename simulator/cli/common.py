@@ -34,6 +34,34 @@ JOBS = click.option(
 )
 
 
+RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+def _help(prefix: str, text: str) -> str:
+    """`text` as an option's help, after a prefix such as "With a recording: "."""
+    return f"{prefix}{text[0].lower()}{text[1:]}" if prefix else text
+
+
+def cache_option(prefix: str = ""):
+    return click.option(
+        "--cache",
+        "cache_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("cache"),
+        show_default=True,
+        help=_help(prefix, "Where live misses are stored."),
+    )
+
+
+CACHE_DIR = cache_option()
+MAX_LIVE_USD = click.option(
+    "--max-live-usd", type=float, default=None, help="Stop going live once this much was spent."
+)
+INSTANCES = click.option(
+    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
+)
+
+
 def fail(message: str) -> None:
     raise click.ClickException(message)
 
@@ -90,28 +118,42 @@ def replay_setup(
     return setup, routers, instances
 
 
-def replay_options(command):
-    """How a recording is replayed by a command that takes a recording or a report (compare, check, diff)."""
-    options = [
-        click.option("--on-miss", default="error", show_default=True, help="With a recording: the miss policy."),
+def _replay_option_list(prefix: str) -> list:
+    return [
         click.option(
-            "--cache",
-            "cache_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("cache"),
+            "--on-miss",
+            default="error",
             show_default=True,
-            help="With a recording: where live misses are stored.",
+            help=_help(prefix, "error | live | approximate, or per kind: response=approximate,observation=live,..."),
         ),
+        cache_option(prefix),
         click.option(
-            "--sample", type=int, default=0, show_default=True, help="With a recording: sample index of the responses."
+            "--sample",
+            type=int,
+            default=0,
+            show_default=True,
+            help=_help(prefix, "Sample index of the responses to replay."),
         ),
         JOBS,
         COST_MODEL,
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]
+
+
+def _with_options(command, options: list):
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def replay_options(command):
+    """How a recording is replayed by a command that takes a recording or a report (compare, check, diff)."""
+    return _with_options(command, _replay_option_list("With a recording: "))
+
+
+def recording_options(command):
+    """How replay and sweep replay a recording: instances, the replay options, a cap on live spend."""
+    return _with_options(command, [INSTANCES, *_replay_option_list(""), MAX_LIVE_USD])
 
 
 def replayed_report(
@@ -178,9 +220,7 @@ def report_options(command):
             help="Also put router select latency (wall time, not reproducible) into JSON, CSV and HTML.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _with_options(command, options)
 
 
 def replay(setup: Setup, routers, instances, *, jobs: int, quiet: bool, max_live_usd: float | None = None) -> list:

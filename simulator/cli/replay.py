@@ -6,13 +6,14 @@ from pathlib import Path
 import click
 
 from simulator.cli.common import (
-    COST_MODEL,
     JOBS,
+    RECORDING,
     check_routers,
     console,
     fail,
     open_setup,
     read_report,
+    recording_options,
     replay,
     replay_options,
     replay_setup,
@@ -25,7 +26,6 @@ from simulator.cli.common import (
 )
 
 INCOMPLETE_EXIT = 3  # 1 is an error, 2 a usage error (click)
-RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
 @click.command("replay")
@@ -33,27 +33,7 @@ RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.option(
     "--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran."
 )
-@click.option(
-    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
-)
-@click.option(
-    "--on-miss",
-    default="error",
-    show_default=True,
-    help="error | live | approximate, or per kind: response=approximate,observation=live,...",
-)
-@click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("cache"),
-    show_default=True,
-    help="Where live misses are stored.",
-)
-@click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
-@click.option("--sample", type=int, default=0, show_default=True, help="Sample index of the responses to replay.")
-@JOBS
-@COST_MODEL
+@recording_options
 @click.option(
     "--trajectories",
     type=click.Path(file_okay=False, path_type=Path),
@@ -66,7 +46,6 @@ RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
     is_flag=True,
     help="Exit with status 3 (after writing the reports) when any trajectory is incomplete: for CI.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def replay_command(
     recording,
     routers,

@@ -8,7 +8,9 @@ import click
 
 from simulator.bank import bank_jsonl, load_bank
 from simulator.cli.common import (
+    CACHE_DIR,
     JOBS,
+    MAX_LIVE_USD,
     check_routers,
     claim_cache,
     console,
@@ -45,15 +47,8 @@ def _pct(value: float | None) -> str:
     help="Write the bank (JSON lines, TwinRouterBench's row format) here.",
 )
 @click.option("--benchmark", default=None, help="The rows' `benchmark`; default: the suite's name.")
-@click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("cache"),
-    show_default=True,
-    help="Where live misses are stored.",
-)
-@click.option("--max-live-usd", type=float, default=None, help="Stop going live once this much was spent.")
+@CACHE_DIR
+@MAX_LIVE_USD
 @click.option("--json", "json_path", default=None, help="Write every trial as JSON here ('-' for stdout).")
 @click.option(
     "--extend",

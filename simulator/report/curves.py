@@ -158,6 +158,7 @@ def point_of(aggregate: dict, top_tier: str) -> dict:
         "share": aggregate["tier_mix"].get(top_tier, 0.0),
         "spend": aggregate["mean_cost_usd"],
         "resolved_rate": aggregate["resolved_rate"],
+        "resolved_rate_bounds": aggregate["resolved_rate_bounds"],
         "n": aggregate["n"],
         "resolved": aggregate["resolved"],
         "exact": aggregate["exact"],
@@ -177,8 +178,14 @@ def curve_metrics(points: list[dict], weak: dict, strong: dict, oracles: dict[st
         "points": len(used),
         "approximate_points": sum(1 for p in used if p["approximate"]),
         "excluded_incomplete": len(points) - len(used),
+        # The curve is pinned at the references: say when they are not exact.
+        "approximate_references": sum(1 for p in (weak, strong) if p["approximate"]),
+        "incomplete_references": sum(1 for p in (weak, strong) if p["incomplete"]),
     }
     for axis in AXES:
+        if not used:  # the references alone make no curve
+            result[axis] = None
+            continue
         xy = [(p[axis], p["resolved_rate"]) for p in used]
         ref = {name: (o[axis], o["resolved_rate"]) for name, o in oracles.items()}
         result[axis] = axis_metrics(

@@ -1,0 +1,107 @@
+"""`twinsim sweep`: replay a router family over a parameter grid and report its quality curve."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from simulator.cli.common import (
+    RECORDING,
+    check_routers,
+    console,
+    fail,
+    print_table,
+    recording_options,
+    replay,
+    replay_setup,
+    report_of,
+    report_source,
+    user_errors,
+)
+
+
+@click.command("sweep")
+@click.argument("recording", type=RECORDING)
+@click.option(
+    "--router",
+    "-r",
+    "family",
+    required=True,
+    help="The router family: a router spec the grid's parameters are added to (`escalate`, `random:seed=1`).",
+)
+@click.option(
+    "--grid",
+    "grids",
+    multiple=True,
+    required=True,
+    help="key=v1,v2,... (repeatable: every combination is a point). Values may hold '/' and ':' as specs do.",
+)
+@click.option(
+    "--bank",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A static bank of this recording (`twinsim label --out`): adds the per-step oracle gold:bank=BANK.",
+)
+@click.option(
+    "--baseline",
+    type=click.Choice(["random", "none"]),
+    default="random",
+    show_default=True,
+    help="The reference curve: the weighted random router over its top-tier weight (0.2 ... 0.8, seed 0).",
+)
+@recording_options
+@click.option("--json", "json_path", default=None, help="Write the sweep as JSON here ('-' for stdout instead).")
+def sweep_command(recording, family, grids, bank, baseline, json_path, instances, **options):
+    """Replay the router family FAMILY of RECORDING at every setting of the grid, with the cheapest and the top
+    always-tier as references, both oracles and the random baseline; print every point and the curve metrics
+    (APGR, CPT(50%), CPT(80%), AIQ, oracle gap) on both cost axes: share of steps on the top tier, and spend."""
+    from simulator.report.sweep import always, baseline_specs, expand, parse_grid, sweep_report
+
+    try:
+        grid = parse_grid(list(grids))
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    settings = expand(family, grid)
+    jobs, quiet, max_live_usd = (options.pop(k) for k in ("jobs", "quiet", "max_live_usd"))
+    setup, _, instances = replay_setup(recording, routers=[s for s, _ in settings], instances=instances, **options)
+    if not instances:
+        fail("the recording has no runs: name --instance")
+    tiers = setup.pool.names
+    base = baseline_specs(tiers) if baseline == "random" else []
+    gold = f"gold:bank={bank}" if bank else None
+    extra = [*map(always, tiers), *(s for s, _ in base), *([gold] if gold else [])]
+    check_routers(setup, extra)
+    routers = list(dict.fromkeys([*extra[: len(tiers)], *(s for s, _ in settings), *extra[len(tiers) :]]))
+    from simulator.report.aggregate import deterministic, report_json
+
+    results = replay(setup, routers, instances, jobs=jobs, quiet=quiet, max_live_usd=max_live_usd)
+    report = deterministic(report_of(setup, results, report_source(setup, recording)))
+    sweep = sweep_report(report, family, grid, settings, base, gold)
+    if json_path == "-":
+        sys.stdout.write(report_json(sweep))
+    else:
+        _print(sweep)
+    if json_path and json_path != "-":
+        with user_errors():
+            Path(json_path).write_text(report_json(sweep))
+
+
+def _print(sweep: dict) -> None:
+    from simulator.report.sweep import metric_rows, point_rows
+
+    header, rows = point_rows(sweep)
+    print_table(f"twinsim sweep — {sweep['family']} on {sweep['source'].get('name', '')}", header, rows)
+    header, rows = metric_rows(sweep)
+    print_table("curve metrics (APGR, CPT against the cheapest and the top always-tier)", header, rows)
+    for line in _notes(sweep):
+        console.print(line)
+
+
+def _notes(sweep: dict) -> list[str]:
+    notes = []
+    for name, m in sweep["metrics"].items():
+        if m and m["excluded_incomplete"]:
+            notes.append(f"[yellow]incomplete[/] {name}: {m['excluded_incomplete']} points left out of the metrics")
+        if m and m["approximate_points"]:
+            notes.append(f"[yellow]approximate[/] {name}: {m['approximate_points']} of {m['points']} points")
+    return notes
