@@ -2,7 +2,7 @@
 
 Schema `twinsim.sweep/1`:
 
-    {"schema": "twinsim.sweep/1", "source", "policy", "cost_model", "tiers",   # as in twinsim.report/3
+    {"schema": "twinsim.sweep/1", "source", "policy", "cost_model", "tiers",  # as in the replay report
      "family": str, "grid": {key: [value, ...]},
      "points": [Point + {"settings": {key: value}}],   # one per grid setting, in grid order
      "baseline": [Point + {"settings": {"weight": w}}],  # the weighted random router (empty: --baseline none)
@@ -10,7 +10,7 @@ Schema `twinsim.sweep/1`:
      "oracles": {"per_instance": Point,               # per instance the cheapest resolving always-tier run
                  "per_step": Point | null},           # the gold-tier router of a bank (--bank)
      "metrics": {"sweep": Metrics, "baseline": Metrics | null},
-     "routers": [aggregate, ...]}                    # every replayed router, as in twinsim.report/3
+     "routers": [aggregate, ...]}                    # every replayed router, as in the replay report
 
 A Point is `report.curves.point_of` (router, share, spend, resolved_rate,
 resolved_rate_bounds, n, resolved, exact, approximate, incomplete); Metrics is
