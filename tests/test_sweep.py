@@ -1,6 +1,7 @@
 """Router sweeps: the curve metrics on hand-computed curves, and `twinsim sweep` on the quickstart."""
 
 import json
+import struct
 from pathlib import Path
 
 import pytest
@@ -204,8 +205,25 @@ def _trapezoid_apgr(sweep: dict, axis: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def escalate_sweep():
-    return _sweep("-r", "escalate", "--grid", "patience=1,2,3", "--on-miss", "approximate", "--bank", str(BANK))
+def sweep_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep")
+    files = {"json": folder / "sweep.json", "png": folder / "sweep.png", "html": folder / "sweep.html"}
+    args = ["-r", "escalate", "--grid", "patience=1,2,3", "--on-miss", "approximate", "--bank", str(BANK)]
+    result = twinsim(
+        "sweep",
+        str(QUICKSTART),
+        "-q",
+        *FEW,
+        *args,
+        *(a for k, p in files.items() for a in (f"--{k}", str(p))),
+        cwd=ROOT,
+    )
+    return files, result.stdout
+
+
+@pytest.fixture(scope="module")
+def escalate_sweep(sweep_files):
+    return json.loads(sweep_files[0]["json"].read_text())
 
 
 def test_sweep_reports_every_point_references_oracles_and_baseline(escalate_sweep):
@@ -278,3 +296,18 @@ def test_sweep_is_byte_identical_across_jobs():
 def test_sweep_bad_grids_are_clear(args, message):
     result = twinsim("sweep", str(QUICKSTART), *args, check=False)
     assert result.returncode != 0 and message in result.stderr
+
+
+def test_sweep_prints_points_and_metrics_and_writes_the_picture_and_html(sweep_files, escalate_sweep):
+    files, table = sweep_files
+    for text in ("escalate:patience=2", "always:high", "APGR", "CPT(80%)", "AIQ", "per-instance oracle"):
+        assert text in table
+    apgr = escalate_sweep["metrics"]["sweep"]["share"]["apgr"]
+    assert f"{apgr:.3f}" in table
+    png = files["png"].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == 900 and height > 300
+    html = files["html"].read_text()
+    assert "Sweep of escalate" in html and "data:image/png;base64," in html and "CPT(50%)" in html
+    assert html.index("Sweep of escalate") < html.index("Spend vs resolved rate")  # the sweep first

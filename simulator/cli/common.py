@@ -268,7 +268,7 @@ def run_and_report(
         (json_path, report_json),
         (csv_path, report_csv),
         (png_path, _png),
-        (html_path, lambda r: _html(setup, r)),
+        (html_path, lambda r: html_report(setup, r)),
     )
     for path, render in writers:
         if path and path != "-":
@@ -322,14 +322,13 @@ def _png(report: dict) -> bytes:
     return png_bytes(report)
 
 
-def _html(setup: Setup, report: dict) -> str:
+def html_report(setup: Setup, report: dict, sections=()) -> str:
     """The HTML report shows what the model answered: the stored response of every step."""
     from simulator.report.html import report_html
 
     store = setup.open_store()
-    return report_html(
-        report, {s["response"]: store.get("response", s["response"]) for run in report["runs"] for s in run["steps"]}
-    )
+    responses = {s["response"]: store.get("response", s["response"]) for run in report["runs"] for s in run["steps"]}
+    return report_html(report, responses, sections)
 
 
 def write_json(json_path: str | None, data: dict) -> None:

@@ -10,13 +10,13 @@ from simulator.cli.common import (
     check_routers,
     console,
     fail,
+    html_report,
     print_table,
     recording_options,
     replay,
     replay_setup,
     report_of,
     report_source,
-    user_errors,
 )
 
 
@@ -51,8 +51,18 @@ from simulator.cli.common import (
 )
 @recording_options
 @click.option("--json", "json_path", default=None, help="Write the sweep as JSON here ('-' for stdout instead).")
-def sweep_command(recording, family, grids, bank, baseline, json_path, instances, **options):
-    """Replay the router family FAMILY of RECORDING at every setting of the grid, with the cheapest and the top
+@click.option(
+    "--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the curve here."
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the HTML report of every replayed router here, the sweep's curve and metrics first.",
+)
+def sweep_command(recording, family, grids, bank, baseline, json_path, png_path, html_path, instances, **options):
+    """Replay the router family (-r) on RECORDING at every setting of the grid, with the cheapest and the top
     always-tier as references, both oracles and the random baseline; print every point and the curve metrics
     (APGR, CPT(50%), CPT(80%), AIQ, oracle gap) on both cost axes: share of steps on the top tier, and spend."""
     from simulator.report.sweep import always, baseline_specs, expand, parse_grid, sweep_report
@@ -81,9 +91,19 @@ def sweep_command(recording, family, grids, bank, baseline, json_path, instances
         sys.stdout.write(report_json(sweep))
     else:
         _print(sweep)
-    if json_path and json_path != "-":
-        with user_errors():
-            Path(json_path).write_text(report_json(sweep))
+    from simulator.report.sweep_views import sweep_html, sweep_png
+
+    writers = (
+        (None if json_path == "-" else json_path, lambda: report_json(sweep).encode()),
+        (png_path, lambda: sweep_png(sweep)),
+        (html_path, lambda: html_report(setup, report, [sweep_html(sweep)]).encode()),
+    )
+    for path, render in writers:
+        if path:
+            try:
+                Path(path).write_bytes(render())
+            except OSError as e:
+                fail(f"cannot write {path}: {e}")
 
 
 def _print(sweep: dict) -> None:

@@ -103,10 +103,10 @@ def draw_frontier(ax, report: dict) -> None:
     )
     ax.tick_params(labelsize=FONT)
     ax.grid(True, color="0.92", zorder=0)
-    _label_points(ax, [(x, y) for x, y in zip(xs, ys)], [a["router"] for a in routers])
+    label_points(ax, [(x, y) for x, y in zip(xs, ys)], [a["router"] for a in routers])
 
 
-def _label_points(ax, points: list[tuple[float, float]], labels: list[str]) -> None:
+def label_points(ax, points: list[tuple[float, float]], labels: list[str]) -> None:
     """Each label beside its point; a label that would overlap another label or a point moves
     up or down (with a leader line) to the nearest free place inside the axes."""
     renderer = ax.figure.canvas.get_renderer()

@@ -8,6 +8,7 @@ the report or the recording is escaped.
 
 import base64
 import json
+from collections.abc import Sequence
 from html import escape
 
 from simulator.report.aggregate import UNRESOLVED_PENALTY_USD
@@ -77,8 +78,9 @@ def _run(run: dict, responses: dict[str, dict]) -> str:
     return f"<details><summary>{summary}</summary>{reason}{approximated}{steps}</details>"
 
 
-def report_html(report: dict, responses: dict[str, dict]) -> str:
-    """`responses`: the stored response record of every step's response key (missing ones say so)."""
+def report_html(report: dict, responses: dict[str, dict], sections: Sequence[str] = ()) -> str:
+    """`responses`: the stored response record of every step's response key (missing ones say so);
+    `sections`: HTML shown before the report's own pictures (a sweep's curve)."""
     header, rows = table_rows(report)
     title = f"twinsim report — {report['source'].get('name', '')}"
     source = escape(json.dumps(report["source"], sort_keys=True))
@@ -98,6 +100,7 @@ Source: <code>{source}</code></p>
 <p>* on the spend / resolved-rate Pareto frontier. 95% CI: Wilson score interval of the resolved rate.
 Bill: spend + {UNRESOLVED_PENALTY_USD:.2f} USD per unresolved trajectory. Tier %: share of steps per tier.</p>
 {notes}
+{"".join(sections)}
 <h2>Spend vs resolved rate</h2>
 {_img(report, "frontier", "mean spend per trajectory against resolved rate, with the Pareto frontier")}
 <h2>Tiers per step</h2>
