@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from simulator.keys import canonical_json, sha256
-from simulator.records import KINDS, RECORD_TYPES, Manifest, RunResult
+from simulator.records import KINDS, Manifest, RunResult, verify
 from simulator.store import MemoryStore, Store
 
 MANIFEST = "manifest.json"
@@ -37,15 +37,6 @@ class Recording:
         store = MemoryStore()
         store.objects = dict(self.objects)
         return store
-
-
-def verify(kind: str, key: str, value: dict) -> None:
-    """Raise ValueError unless `value` is a valid `kind` record stored under its own key."""
-    if kind not in RECORD_TYPES:
-        raise ValueError(f"unknown kind {kind!r}")
-    record = RECORD_TYPES[kind].model_validate(value)
-    if record.key() != key:
-        raise ValueError(f"{kind} {key[:12]}… does not match its key material (recomputed {record.key()[:12]}…)")
 
 
 def read_manifest(path: Path | str) -> Manifest:

@@ -127,6 +127,15 @@ RECORD_TYPES: dict[str, type[BaseModel]] = {
 KINDS = tuple(RECORD_TYPES)
 
 
+def verify(kind: str, key: str, value: dict) -> None:
+    """Raise ValueError unless `value` is a valid `kind` record stored under its own key."""
+    if kind not in RECORD_TYPES:
+        raise ValueError(f"unknown kind {kind!r}")
+    record = RECORD_TYPES[kind].model_validate(value)
+    if record.key() != key:
+        raise ValueError(f"{kind} {key[:12]}… does not match its key material (recomputed {record.key()[:12]}…)")
+
+
 class Approximation(BaseModel):
     """One substitution made under `--on-miss approximate`: what was asked, what was used instead."""
 

@@ -1,11 +1,14 @@
 """Stores: where content-addressed objects live between runs.
 
 A store maps (kind, key) to a JSON object. Runs are kept too (kind "run"),
-keyed by their run id, so a store can be exported as a recording.
+keyed by their run id, so a store can be exported as a recording. A store's
+location is a folder (diskcache) or a `postgresql://` URL (`pgstore`, shared by
+many recorders).
 """
 
 import json
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +27,20 @@ class Store(Protocol):
     def contains(self, kind: str, key: str) -> bool: ...
 
     def iter(self, kind: str) -> Iterator[tuple[str, dict]]: ...
+
+
+def open_store(location: Path | str) -> Store:
+    """The store at `location`: a PostgreSQL URL, else a diskcache folder."""
+    from simulator.pgstore import PostgresStore, is_database_url
+
+    return PostgresStore(location) if is_database_url(location) else DiskStore(location)
+
+
+def lease(store: Store, kind: str, key: str):
+    """Hold (kind, key) against other recorders sharing `store` while computing it live; a no-op for a store
+    no other process writes to."""
+    hold = getattr(store, "lease", None)
+    return hold(kind, key) if hold else nullcontext()
 
 
 class MemoryStore:
@@ -92,6 +109,9 @@ class LayeredStore:
 
     def contains(self, kind: str, key: str) -> bool:
         return self.base.contains(kind, key) or self.top.contains(kind, key)
+
+    def lease(self, kind: str, key: str):
+        return lease(self.top, kind, key)
 
     def iter(self, kind: str) -> Iterator[tuple[str, dict]]:
         merged = dict(self.top.iter(kind)) | dict(self.base.iter(kind))

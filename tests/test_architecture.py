@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "simulator"
 STAGES = [
     ("simulator", "simulator.keys", "simulator.text"),
     ("simulator.config",),
-    ("simulator.records", "simulator.store", "simulator.bank", "simulator.suite"),
+    ("simulator.records", "simulator.store", "simulator.pgstore", "simulator.bank", "simulator.suite"),
     ("simulator.recording",),
     ("simulator.routers",),
     ("simulator.replay",),

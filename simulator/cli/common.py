@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from simulator.pgstore import is_database_url, scrub_url
 from simulator.recording import RecordingError
 from simulator.replay.context import MissPolicy
 from simulator.replay.promptcache import COST_MODELS
@@ -42,14 +43,25 @@ def _help(prefix: str, text: str) -> str:
     return f"{prefix}{text[0].lower()}{text[1:]}" if prefix else text
 
 
+def _location(ctx, param, value):
+    return value if is_database_url(value) else Path(value)
+
+
 def cache_option(prefix: str = ""):
+    """Where live misses are stored: a folder or a PostgreSQL URL (`--store`, alias `--cache`, env TWINSIM_STORE)."""
     return click.option(
+        "--store",
         "--cache",
         "cache_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("cache"),
+        envvar="TWINSIM_STORE",
+        default="cache",
         show_default=True,
-        help=_help(prefix, "Where live misses are stored."),
+        callback=_location,
+        help=_help(
+            prefix,
+            "Where live misses are stored: a folder, or a PostgreSQL database that many recorders share "
+            "(postgresql://user:password@host:port/db; env TWINSIM_STORE).",
+        ),
     )
 
 
@@ -60,6 +72,29 @@ MAX_LIVE_USD = click.option(
 INSTANCES = click.option(
     "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
 )
+
+
+EXECUTOR = click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Run the (router × instance) pairs here (--jobs processes) or as Ray tasks on the cluster at RAY_ADDRESS "
+    "(else a local one; pip install 'twinsim[scale]'). Reports are the same.",
+)
+
+
+def where(location) -> str:
+    """A store location as it may be printed: a database URL without its password."""
+    return scrub_url(str(location))
+
+
+def store_at(location):
+    """The store at LOCATION (a folder or a PostgreSQL URL), or a clean error."""
+    from simulator.store import open_store
+
+    with user_errors():
+        return open_store(location)
 
 
 def fail(message: str) -> None:
@@ -357,7 +392,7 @@ def session(wall_sec: float) -> dict:
     """A manifest session: the command, its date, its live wall time and the versions that ran it."""
     versions = {p: importlib.metadata.version(p) for p in ("twinsim", "mini-swe-agent", "litellm", "swebench")}
     return {
-        "command": shlex.join(["twinsim", *sys.argv[1:]]),
+        "command": scrub_url(shlex.join(["twinsim", *sys.argv[1:]])),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "live_wall_sec": round(wall_sec, 1),
         "versions": versions,
@@ -375,7 +410,7 @@ def claim_cache(store, manifest, cache_dir: Path) -> None:
     if known is None:
         store.put(SETUP_KEY, SETUP_KEY, setup)
     elif known != setup:
-        fail(f"cache {cache_dir} was used with another pool, agent or suite; use another --cache")
+        fail(f"store {where(cache_dir)} was used with another pool, agent or suite; use another --store")
 
 
 def export(store, manifest, out: Path) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 import click
 
 from simulator.cli.common import (
+    CACHE_DIR,
+    EXECUTOR,
     JOBS,
     SETUP_KEY,
     check_routers,
@@ -16,8 +18,11 @@ from simulator.cli.common import (
     report_options,
     run_and_report,
     session,
+    store_at,
+    where,
 )
 from simulator.config import builtin_names, load_agent_config, load_pool
+from simulator.pgstore import is_database_url
 from simulator.recording import (
     RecordingError,
     check_same_setup,
@@ -30,7 +35,6 @@ from simulator.recording import (
 from simulator.records import Manifest
 from simulator.replay.context import MissPolicy
 from simulator.replay.setup import Setup
-from simulator.store import DiskStore
 from simulator.suite import load_suite, suite_identity
 
 FOLDER = click.Path(file_okay=False, path_type=Path)
@@ -51,11 +55,12 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 @click.option("--router", "-r", "routers", multiple=True, required=True)
 @click.option("--instance", "-i", "instances", multiple=True, help="Default: every instance of the suite.")
 @click.option("--out", type=FOLDER, required=True, help="Recording folder to write (merged if it exists).")
-@click.option("--cache", "cache_dir", type=FOLDER, default=Path("cache"), show_default=True)
+@CACHE_DIR
 @click.option("--fanout", is_flag=True, help="Also ask every other tier at each visited prefix.")
 @click.option("--max-live-usd", type=float, default=None)
 @click.option("--sample", type=int, default=0, show_default=True)
 @JOBS
+@EXECUTOR
 @report_options
 @click.option("--quiet", "-q", is_flag=True)
 def record_command(
@@ -70,6 +75,7 @@ def record_command(
     max_live_usd,
     sample,
     jobs,
+    executor,
     quiet,
     **report_files,
 ):
@@ -94,10 +100,11 @@ def record_command(
         cache_dir=cache_dir,
         sample=sample,
         fanout=fanout,
+        executor=executor,
     )
     instances = instances or [i["instance_id"] for i in suite.instances]
     check_routers(setup, routers, instances)
-    store = DiskStore(cache_dir)
+    store = store_at(cache_dir)
     claim_cache(store, manifest, cache_dir)
     start = time.monotonic()
     run_and_report(
@@ -115,29 +122,32 @@ def record_command(
 
 
 @click.command("export")
-@click.argument("cache_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("store")
 @click.argument("out", type=FOLDER)
-def export_command(cache_dir, out):
-    """Write the objects and runs of CACHE_DIR as a recording at OUT (merged if it exists)."""
-    store = DiskStore(cache_dir)
-    setup = store.get(SETUP_KEY, SETUP_KEY)
+def export_command(store, out):
+    """Write the objects and runs of STORE (a cache folder or a postgresql:// URL) as a recording at OUT (merged if
+    it exists)."""
+    if not is_database_url(store) and not Path(store).is_dir():
+        fail(f"{store} is neither a cache folder nor a postgresql:// URL")
+    opened = store_at(store)
+    setup = opened.get(SETUP_KEY, SETUP_KEY)
     if setup is None:
-        fail(f"{cache_dir} holds no recorded setup (was it made by `twinsim record`?)")
-    export(store, Manifest(name=out.name, **setup), out)
+        fail(f"{where(store)} holds no recorded setup (was it made by `twinsim record`?)")
+    export(opened, Manifest(name=out.name, **setup), out)
 
 
 @click.command("import")
 @click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--cache", "cache_dir", type=FOLDER, default=Path("cache"), show_default=True)
+@CACHE_DIR
 def import_command(recording, cache_dir):
-    """Put every object and run of RECORDING into the cache."""
+    """Put every object and run of RECORDING into the store."""
     try:
         rec = load_recording(recording)
     except RecordingError as e:
         fail(str(e))
-    store = DiskStore(cache_dir)
+    store = store_at(cache_dir)
     claim_cache(store, rec.manifest, cache_dir)
-    console.print(f"imported {import_recording(rec, store)} new objects into {cache_dir}")
+    console.print(f"imported {import_recording(rec, store)} new objects into {where(cache_dir)}")
 
 
 @click.command("merge")

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from simulator.cli.common import (
+    EXECUTOR,
     JOBS,
     RECORDING,
     check_routers,
@@ -34,6 +35,7 @@ INCOMPLETE_EXIT = 3  # 1 is an error, 2 a usage error (click)
     "--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran."
 )
 @recording_options
+@EXECUTOR
 @click.option(
     "--trajectories",
     type=click.Path(file_okay=False, path_type=Path),
@@ -55,6 +57,7 @@ def replay_command(
     max_live_usd,
     sample,
     jobs,
+    executor,
     cost_model,
     trajectories,
     fail_on_incomplete,
@@ -63,7 +66,7 @@ def replay_command(
 ):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
     setup, routers, instances = replay_setup(recording, on_miss, cache_dir, sample, routers, instances, cost_model)
-    setup.trajectories = trajectories
+    setup.trajectories, setup.executor = trajectories, executor
     if not routers or not instances:
         fail("the recording has no runs: name --router and --instance")
     source = report_source(setup, recording)

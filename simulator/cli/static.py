@@ -21,13 +21,13 @@ from simulator.cli.common import (
     print_table,
     replay,
     session,
+    store_at,
     user_errors,
     write_json,
 )
 from simulator.config import TIER_IDS, Pool, load_pool, load_pricing, priced
 from simulator.replay.context import LiveBudget
 from simulator.static.cost import TokenCounter
-from simulator.store import DiskStore
 
 
 def _pct(value: float | None) -> str:
@@ -68,7 +68,7 @@ def label_command(recording, instances, on_miss, out, benchmark, cache_dir, max_
     if extend and not policy.goes_live:
         raise click.UsageError("--extend needs a policy that goes live (e.g. --on-miss live)")
     if policy.goes_live:
-        claim_cache(DiskStore(cache_dir), manifest, cache_dir)
+        claim_cache(store_at(cache_dir), manifest, cache_dir)
     from simulator.static.label import label
 
     start = time.monotonic()
@@ -123,7 +123,7 @@ def label_command(recording, instances, on_miss, out, benchmark, cache_dir, max_
     )
     if extend:
         made = manifest.model_copy(update={"runs": [], "made_with": {"sessions": [session(time.monotonic() - start)]}})
-        export(DiskStore(cache_dir), made, recording)
+        export(store_at(cache_dir), made, recording)
 
 
 @click.group("static")

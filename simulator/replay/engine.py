@@ -2,8 +2,8 @@
 
 A trajectory is mini-swe-agent's DefaultAgent, unchanged, with a RoutedModel
 and a CachedEnvironment; its final patch goes through the cached evaluator.
-(router × instance) pairs run serially or in worker processes; results come
-back in a fixed order, so `--jobs` never changes a report.
+(router × instance) pairs run serially, in worker processes or as Ray tasks; results
+come back in a fixed order, so neither `--jobs` nor `--executor` changes a report.
 """
 
 import re
@@ -167,7 +167,8 @@ def run_replays(
     max_live_usd: float | None = None,
     show_progress: bool = True,
 ) -> list[RunResult]:
-    """Replay every (router, instance) pair; results in (router, instance) order."""
+    """Replay every (router, instance) pair; results in (router, instance) order, whatever `setup.executor` ran
+    them: this process, `jobs` forked ones, or Ray tasks (`replay/cluster.py`)."""
     for spec in routers:
         router_factory(spec, setup.pool)  # a bad router spec fails before any work
     for instance_id in instance_ids:
@@ -185,7 +186,13 @@ def run_replays(
     )
     with progress:
         task = progress.add_task("trajectories", total=len(pairs))
-        if jobs <= 1:
+        if setup.executor == "ray":
+            from simulator.replay.cluster import run_on_ray
+
+            for pair, result in run_on_ray(setup, pairs, init=_init_worker, run=_run_one, max_live_usd=max_live_usd):
+                results[pair] = result
+                progress.advance(task)
+        elif jobs <= 1:
             _init_worker(setup, budget)
             for pair in pairs:
                 results[pair] = _run_one(*pair)

@@ -25,6 +25,7 @@ from simulator.replay.context import Incomplete, ReplayContext
 from simulator.replay.nearest import recorded
 from simulator.replay.promptcache import PromptCacheSimulator, recorded_cost
 from simulator.routers.protocol import Router, RouterError, decide, make_context
+from simulator.store import lease
 
 logger = logging.getLogger("twinsim")
 litellm.suppress_debug_info = True  # litellm prints help banners to stdout on errors; stdout may carry --json -
@@ -124,7 +125,7 @@ class RoutedModel:
             if ctx.policy.response == "approximate":
                 key, record, source = self._approximate(tier, asked, reason)
             else:
-                record, source = self._call_live(tier, messages, head), "live"
+                record, source = self._call_live(tier, messages, head)
         else:
             ctx.tally.hits["response"] += 1
         if ctx.fanout and ctx.policy.response == "live":
@@ -229,30 +230,40 @@ class RoutedModel:
         ctx.tally.approximate("response", len(ctx.steps), asked["key"], choice.key, choice.similarity, choice.how)
         return choice.key, ctx.store.get("response", choice.key), "approximate"
 
-    def _call_live(self, tier: Tier, messages: list[dict], head: str) -> dict:
+    def _call_live(self, tier: Tier, messages: list[dict], head: str) -> tuple[dict, str]:
+        """The live response and its source: `live`, or `hit` when a recorder sharing the store made the call."""
         step = len(self.ctx.steps)
         self.ctx.budget.check(f"a live call to tier {tier.name} at step {step}")
         try:
-            record = self._record(tier, messages, head)
+            record, fresh = self._record(tier, messages, head)
         except Exception as e:
             raise Incomplete(
                 f"live call to tier {tier.name} ({tier.model}) failed at step {step}: {type(e).__name__}: {e}"
             ) from e
+        if not fresh:
+            return record, "hit"
         self.ctx.tally.live["response"] += 1
-        return record
+        return record, "live"
 
-    def _record(self, tier: Tier, messages: list[dict], head: str) -> dict:
-        model = self.models[tier.name]
-        prepared = model._prepare_messages_for_api(messages)
-        start = time.monotonic()
-        for attempt in retry(logger=logger, abort_exceptions=model.abort_exceptions):
-            with attempt:
-                response = model._query(prepared)
-        latency_ms = round((time.monotonic() - start) * 1000)
-        record = response_record(response, prefix=head, tier=tier, sample=self.ctx.sample, latency_ms=latency_ms)
-        self._store_prefix()
-        self.ctx.store.put("response", keys.response_key(head, tier.spec, self.ctx.sample), record)
-        return record
+    def _record(self, tier: Tier, messages: list[dict], head: str) -> tuple[dict, bool]:
+        """Call `tier` and store its response; (record, False) instead when another recorder sharing the store
+        made this call while this one waited for the key's lease: no response is paid for twice."""
+        store, key = self.ctx.store, keys.response_key(head, tier.spec, self.ctx.sample)
+        with lease(store, "response", key):
+            stored = store.get("response", key)
+            if stored is not None:
+                return stored, False
+            model = self.models[tier.name]
+            prepared = model._prepare_messages_for_api(messages)
+            start = time.monotonic()
+            for attempt in retry(logger=logger, abort_exceptions=model.abort_exceptions):
+                with attempt:
+                    response = model._query(prepared)
+            latency_ms = round((time.monotonic() - start) * 1000)
+            record = response_record(response, prefix=head, tier=tier, sample=self.ctx.sample, latency_ms=latency_ms)
+            self._store_prefix()
+            store.put("response", key, record)
+        return record, True
 
     def _store_prefix(self) -> None:
         """Store the message blobs and prefix nodes of this chain not stored yet (newest first, stop at a known one)."""
@@ -283,9 +294,11 @@ class RoutedModel:
     def _fan_out_one(self, tier: Tier, messages: list[dict], head: str) -> int:
         try:
             self.ctx.budget.check(f"a fan-out call to tier {tier.name}")
-            record = self._record(tier, messages, head)
+            record, fresh = self._record(tier, messages, head)
         except Exception as e:  # a failed fan-out loses only that extra sample
             logger.warning("fan-out to tier %s failed: %s", tier.name, e)
+            return 0
+        if not fresh:
             return 0
         # Never followed, so no cache state of its own: priced as a cold call of its tier.
         usage = record["usage"]

@@ -10,7 +10,7 @@ from simulator.recording import Recording, RecordingError, load_recording, read_
 from simulator.records import Manifest
 from simulator.replay.context import MissPolicy
 from simulator.routers.protocol import RunConfig
-from simulator.store import DiskStore, LayeredStore, Store
+from simulator.store import LayeredStore, Store, open_store
 from simulator.suite import Suite, materialize, suite_of
 
 
@@ -23,7 +23,8 @@ class Setup:
     suite: Suite
     policy: MissPolicy = field(default_factory=MissPolicy)
     recording: Path | None = None
-    cache_dir: Path | None = None
+    cache_dir: Path | str | None = None
+    """Where live misses go: a diskcache folder or a `postgresql://` URL."""
     sample: int = 0
     fanout: bool = False
     cost_model: str = "simulated"
@@ -31,6 +32,8 @@ class Setup:
     """Where the agent writes each replayed trajectory in mini-swe-agent's own format (None: nowhere)."""
     """How replayed steps are priced: `simulated` (the prompt-cache simulator) or `recorded` (the served
     response's provider-reported usage)."""
+    executor: str = "local"
+    """What runs the (router × instance) pairs: `local` (processes of this machine) or `ray` (a Ray cluster)."""
     manifest: Manifest | None = None
     """The recording's manifest (its runs, sessions, name), when there is a recording."""
     _loaded: Recording | None = field(default=None, repr=False, compare=False)
@@ -58,10 +61,10 @@ class Setup:
     def open_store(self) -> Store:
         """The recording in memory, with the disk cache on top when anything may go live (or there is no recording)."""
         if self.recording is None:
-            return DiskStore(self.cache_dir or "cache")
+            return open_store(self.cache_dir or "cache")
         base = self.load().store()
         if self.policy.goes_live and self.cache_dir:
-            return LayeredStore(base, DiskStore(self.cache_dir))
+            return LayeredStore(base, open_store(self.cache_dir))
         return base
 
     @property
