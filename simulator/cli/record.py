@@ -9,18 +9,14 @@ from simulator.cli.common import (
     CACHE_DIR,
     EXECUTOR,
     JOBS,
-    SETUP_KEY,
     check_routers,
-    claim_cache,
     console,
-    export,
     fail,
     report_options,
     run_and_report,
     session,
-    store_at,
-    where,
 )
+from simulator.cli.stores import SETUP_KEY, claim_cache, export, store_at, where
 from simulator.config import builtin_names, load_agent_config, load_pool
 from simulator.pgstore import is_database_url
 from simulator.recording import (

@@ -12,19 +12,17 @@ from simulator.cli.common import (
     JOBS,
     MAX_LIVE_USD,
     check_routers,
-    claim_cache,
     console,
-    export,
     fail,
     open_setup,
     parse_policy,
     print_table,
     replay,
     session,
-    store_at,
     user_errors,
     write_json,
 )
+from simulator.cli.stores import claim_cache, export, store_at
 from simulator.config import TIER_IDS, Pool, load_pool, load_pricing, priced
 from simulator.replay.context import LiveBudget
 from simulator.static.cost import TokenCounter
