@@ -411,19 +411,25 @@ def test_bank_messages_are_those_of_the_final_locked_trajectory(labelled):
         assert router.prefixes == [r["messages"] for r in steps]
 
 
-def test_label_live_misses_stop_at_the_spend_cap(tmp_path):
-    """On a recording that holds only the seed trajectory, every trial misses, asks for a live call, and the cap
-    (zero) refuses it: no trial is accepted and nothing is spent."""
+def seed_only(folder: Path) -> str:
+    """The quickstart with only the responses of its resolved all-top trajectory (no trial's): its instance."""
     recording = load_recording(QUICKSTART)
     seed = next(r for r in recording.manifest.runs if r.router == "always:high" and r.status == "resolved")
     used = {step.response for step in seed.steps}
     recording.objects = {(k, key): v for (k, key), v in recording.objects.items() if k != "response" or key in used}
-    save_recording(recording, tmp_path / "seed-only")
+    save_recording(recording, folder)
+    return seed.instance_id
+
+
+def test_label_live_misses_stop_at_the_spend_cap(tmp_path):
+    """On a recording that holds only the seed trajectory, every trial misses, asks for a live call, and the cap
+    (zero) refuses it: no trial is accepted and nothing is spent."""
+    instance = seed_only(tmp_path / "seed-only")
     twinsim(
         "label",
         str(tmp_path / "seed-only"),
         "-i",
-        seed.instance_id,
+        instance,
         "--on-miss",
         "response=live",
         "--max-live-usd",
@@ -440,6 +446,26 @@ def test_label_live_misses_stop_at_the_spend_cap(tmp_path):
     for t in trials:
         assert "live spend cap reached" in t["reason"], t
         assert t["kind"] == "incomplete" and not t["accepted"]
+
+
+def test_approximate_trials_are_refused_unless_accepted_and_then_marked(tmp_path):
+    """Every trial misses on the seed-only recording; approximately, each would pass at the cheapest tier."""
+    instance = seed_only(tmp_path / "seed-only")
+    args = ["label", str(tmp_path / "seed-only"), "-i", instance, "--on-miss", "approximate"]
+    wide = {"COLUMNS": "300"}  # the notes on stderr on one line each
+    refused = twinsim(*args, "--out", str(tmp_path / "strict.jsonl"), "--json", str(tmp_path / "strict.json"), env=wide)
+    report = json.loads((tmp_path / "strict.json").read_text())
+    trials = report["instances"][0]["trials"]
+    assert report["accept_approximate"] is False and trials
+    assert all(t["kind"] == "approximate" and not t["accepted"] for t in trials)
+    assert set(report["instances"][0]["labels"]) == {"high"}  # nothing cheaper was shown to pass exactly
+    assert "were not accepted (--accept-approximate" in refused.stderr
+    assert all("approximate" not in row for row in bankfmt.load_bank(tmp_path / "strict.jsonl"))
+
+    accepted = twinsim(*args, "--accept-approximate", "--out", str(tmp_path / "marked.jsonl"), env=wide)
+    rows = bankfmt.load_bank(tmp_path / "marked.jsonl")
+    assert rows and all(row["approximate"] is True for row in rows)
+    assert f"{len(rows)} rows rest on approximate trials" in accepted.stderr
 
 
 def test_label_extend_writes_its_session_into_the_recording(tmp_path):

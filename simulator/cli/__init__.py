@@ -6,6 +6,7 @@ from simulator import __version__
 from simulator.cli.ci import check_command, diff_command
 from simulator.cli.imports import import_command as import_trajectories_command
 from simulator.cli.info import models_group, pools_command, routers_command, serve_local_command
+from simulator.cli.label import label_command
 from simulator.cli.record import export_command, import_command, merge_command, record_command
 from simulator.cli.replay import (
     compare_command,
@@ -14,7 +15,7 @@ from simulator.cli.replay import (
     export_trb_command,
     replay_command,
 )
-from simulator.cli.static import gap_command, label_command, static_group
+from simulator.cli.static import gap_command, static_group
 from simulator.cli.sweep import sweep_command
 
 

@@ -45,12 +45,14 @@ class Trial:
             return self.result.fidelity
         return "live" if sum(self.result.live.values()) else "exact"
 
-    def passes(self, steps: int) -> bool:
-        return self.result.status == "resolved" and len(self.result.steps) == steps
+    def passes(self, steps: int, approximate_ok: bool = False) -> bool:
+        """Resolves in the same number of steps; an approximate trial only when approximations are accepted."""
+        trusted = approximate_ok or self.result.fidelity != "approximate"
+        return trusted and self.result.status == "resolved" and len(self.result.steps) == steps
 
 
 def cascade(
-    steps: int, tiers: tuple[str, ...], run: Callable[[tuple[str, ...]], Trial]
+    steps: int, tiers: tuple[str, ...], run: Callable[[tuple[str, ...]], Trial], approximate_ok: bool = False
 ) -> tuple[list[str], Trial | None, list[Trial]]:
     """Downgrade-and-cascade over a passing seed of `steps` steps.
 
@@ -66,7 +68,7 @@ def cascade(
         for tier in tiers[:-1]:
             trial = run((*locks, tier))
             trials.append(trial)
-            if trial.passes(steps):
+            if trial.passes(steps, approximate_ok):
                 locks.append(tier)
                 final = trial
                 break
@@ -106,8 +108,12 @@ def label(
     benchmark: str,
     budget: LiveBudget,
     on_instance: Callable[[dict], None] = lambda report: None,
+    approximate_ok: bool = False,
 ) -> LabelRun:
-    """Label every instance whose all-top trajectory resolves; the others are reported and skipped."""
+    """Label every instance whose all-top trajectory resolves; the others are reported and skipped.
+
+    An approximate trial (seed included) is not accepted unless `approximate_ok`; then the rows of an
+    instance with any approximate trial carry `"approximate": true`, so a bank never passes one off as exact."""
     tiers = tuple(tier_ids(setup.pool))
     store = setup.open_store()
     out = LabelRun()
@@ -116,21 +122,24 @@ def label(
         seed = run(())
         report = {"instance_id": instance_id, "seed": _trial_summary(seed), "labels": [], "trials": []}
         out.instances.append(report)
-        if seed.result.status != "resolved":
+        steps = len(seed.result.steps)
+        if not seed.passes(steps, approximate_ok):
             on_instance(report)
             continue
-        steps = len(seed.result.steps)
-        locks, final, trials = cascade(steps, tiers, run)
+        locks, final, trials = cascade(steps, tiers, run, approximate_ok)
         final = final or seed
         report["labels"] = locks
         report["trials"] = [
-            _trial_summary(t) | {"step": len(t.schedule) - 1, "tier": t.schedule[-1], "accepted": t.passes(steps)}
+            _trial_summary(t)
+            | {"step": len(t.schedule) - 1, "tier": t.schedule[-1], "accepted": t.passes(steps, approximate_ok)}
             for t in trials
         ]
         on_instance(report)
+        approximate = approximate_ok and any(t.kind == "approximate" for t in (seed, *trials))
         for i, tier in enumerate(locks):
             out.rows.append(
-                {
+                ({"approximate": True} if approximate else {})
+                | {
                     "id": f"{benchmark}_{instance_id}_step_{i + 1}",
                     "benchmark": benchmark,
                     "instance_id": instance_id,
