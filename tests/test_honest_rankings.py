@@ -1,14 +1,15 @@
 """Failing cannot look cheap: incomplete trajectories bound spend and bill, leave the frontier, warn, and can fail CI.
-Repeated routers or instances are refused."""
+Repeated routers or instances are refused; a comparison that rests on approximate or left-out pairs says so."""
 
 import json
 from pathlib import Path
 
 import pytest
 from conftest import twinsim
-from test_reports import run
+from test_reports import approx, run
 
 from simulator.report.aggregate import build_report
+from simulator.report.compare import paired_comparison
 from simulator.report.tables import column_groups, table_rows
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "recordings" / "quickstart"
@@ -92,3 +93,26 @@ def test_the_table_fits_80_columns_and_marks_the_bounds(crashing):
 def test_repeated_routers_or_instances_and_zero_jobs_are_refused(args, message):
     result = twinsim("replay", str(QUICKSTART), "-q", *args, check=False)
     assert result.returncode != 0 and message in result.stderr and not result.stdout
+
+
+def test_the_compare_verdict_says_what_it_rests_on():
+    exact = [run(r, i, "resolved", "low") for r in ("A", "B") for i in ("i1", "i2", "i3")]
+    assert "caveat" not in paired_comparison(build_report(exact, source={}, policy="error"), "A", "B")["verdict"]
+    shaky = [
+        run("A", "i1", "resolved", "low", approximations=[approx("response", 0)]),
+        run("A", "i2", "resolved", "low"),
+        run("A", "i3", "resolved", "low"),
+        run("B", "i1", "resolved", "low"),
+        run("B", "i2", "resolved", "low"),
+        run("B", "i3", "incomplete", "low"),
+    ]
+    c = paired_comparison(build_report(shaky, source={}, policy="approximate"), "A", "B")
+    assert c["verdict"].endswith(
+        " — caveat: 1 of the 2 pairs rest on approximate trajectories (≈); "
+        "1 pairs with an incomplete trajectory are left out"
+    )
+    only_incomplete = [run("A", "i1", "resolved", "low"), run("B", "i1", "incomplete", "low")]
+    c = paired_comparison(build_report(only_incomplete, source={}, policy="error"), "A", "B")
+    assert c["verdict"].startswith("nothing to compare") and c["verdict"].endswith(
+        "1 pairs with an incomplete trajectory are left out"
+    )

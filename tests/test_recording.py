@@ -20,7 +20,7 @@ from simulator.recording import (
     save_recording,
 )
 from simulator.records import Manifest
-from simulator.store import DiskStore, MemoryStore
+from simulator.store import DiskStore, LayeredStore, MemoryStore
 
 
 def manifest(name="t") -> Manifest:
@@ -179,3 +179,19 @@ def test_disk_store_keeps_every_finished_put_when_the_process_is_killed(tmp_path
     for i in range(len(stored) - 1):  # every object before the one in flight is there and intact
         key, record = response(f"w{i}")
         assert stored[key] == record
+
+
+def test_a_layered_store_reads_the_recording_first_and_writes_only_on_top(tmp_path):
+    (k1, v1), (k2, v2), (k3, v3) = response("in the recording"), response("on top"), response("new")
+    base, top = MemoryStore(), DiskStore(tmp_path / "cache")
+    base.put("response", k1, v1)
+    top.put("response", k2, v2)
+    top.put("response", k1, v1 | {"latency_ms": 99})  # a stale copy below the recording's
+    layered = LayeredStore(base, top)
+    assert layered.get("response", k1) == v1 and layered.get("response", k2) == v2
+    assert layered.get("response", k3) is None and not layered.contains("response", k3)
+    layered.put("response", k3, v3)
+    assert base.objects == {("response", k1): v1}  # the recording is never written
+    assert top.get("response", k3) == v3 and layered.contains("response", k3)
+    assert list(layered.iter("response")) == sorted({k1: v1, k2: v2, k3: v3}.items())
+    assert list(layered.iter("evaluation")) == []

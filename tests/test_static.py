@@ -568,26 +568,43 @@ def test_gap_puts_static_scores_next_to_replay_and_correlates_them(labelled, tmp
         assert rho is None or -1 <= rho <= 1
 
 
-def test_gap_figure_is_a_png():
-    result = static_gap.gap(
-        [
-            {"router": "a", **dict.fromkeys(static_score.METRICS, 50.0)},
-            {"router": "b", **dict.fromkeys(static_score.METRICS, None)},
-        ],
-        [
-            {
-                "router": r,
-                "n": 1,
-                "resolved_rate": 0.0,
-                "incomplete": 0,
-                "router_cost_usd": 0.1,
-                "leaderboard_bill_usd": b,
-            }
-            for r, b in (("a", 1.0), ("b", 2.0))
-        ],
-    )
+def test_gap_marks_approximate_and_incomplete_replays_and_its_figure_is_a_png():
+    runs = [
+        RunResult(router=r, instance_id="i", status=status, exit_status="Submitted", steps=[], spend_usd=0.1)
+        for r, status in (("a", "resolved"), ("b", "incomplete"))
+    ]
+    dynamic = build_report(runs, source={}, policy="error")["routers"]
+    static = [
+        {"router": "a", **dict.fromkeys(static_score.METRICS, 50.0)},
+        {"router": "b", **dict.fromkeys(static_score.METRICS, None)},
+    ]
+    result = static_gap.gap(static, dynamic)
     assert result["spearman"]["combined_vs_bill"] is None  # one router has no COMBINED
+    b = result["routers"][1]
+    assert b["incomplete"] == 1 and b["resolved_rate_bounds"] == [0.0, 1.0] and b["leaderboard_bill_usd"] == 0.7
+    assert result["caveat"].startswith("the dynamic side rests on 0 approximate and 1 incomplete trajectories (b)")
+    assert static_gap.gap(static[:1], dynamic[:1])["caveat"] is None
     assert static_gap.gap_figure(result).startswith(b"\x89PNG")
+
+
+def test_gap_labels_are_moved_apart_until_none_overlap():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set(xlim=(0, 100), ylim=(0, 10))
+    labels = [
+        ax.annotate(f"random:seed={i}", (2 + i * 0.3, 5 + i * 0.05), textcoords="offset points", xytext=(5, 3))
+        for i in range(6)
+    ]
+    boxes = static_gap.separate_labels(fig, labels)
+    assert len(boxes) == 6
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
 
 
 def test_knn_router_replays_on_the_quickstart(labelled):

@@ -225,6 +225,7 @@ def gap_command(recording, bank, routers, instances, on_miss, pricing, tokenizer
     rows = _load_bank(bank)
     static_pool, counter, pricing = _static_costs(manifest.pool, pricing or TRB_STATIC, tokenizers)
     from simulator.report.aggregate import build_report
+    from simulator.report.tables import bill_text, rate_text, spend_text
     from simulator.static.gap import gap
     from simulator.static.score import METRICS, score
 
@@ -238,10 +239,10 @@ def gap_command(recording, bank, routers, instances, on_miss, pricing, tokenizer
             [
                 r["router"],
                 *(_pct(r[m]) for m in METRICS),
-                f"{r['resolved_rate']:.0%}",
-                str(r["incomplete"]),
-                f"{r['router_cost_usd']:.4f}",
-                f"{r['leaderboard_bill_usd']:.4f}",
+                rate_text(r),
+                f"{r['exact']}/{r['approximate']}/{r['incomplete']}",
+                spend_text(r),
+                bill_text(r),
             ]
             for r in result["routers"]
         ]
@@ -256,7 +257,7 @@ def gap_command(recording, bank, routers, instances, on_miss, pricing, tokenizer
                 "COSTSAVE",
                 "COMBINED",
                 "resolved",
-                "incomplete",
+                "exact/apx/inc",
                 "spend $",
                 "bill $",
             ],
@@ -268,10 +269,12 @@ def gap_command(recording, bank, routers, instances, on_miss, pricing, tokenizer
             f"{_rho(rho['combined_vs_resolved_rate'])} "
             f"over {len(routers)} routers (+1: both tracks order the routers alike)"
         )
+        if result["caveat"]:
+            click.echo(f"caveat: {result['caveat']}")
     write_json(
         json_path,
         {
-            "schema": "twinsim.gap/1",
+            "schema": "twinsim.gap/2",
             "bank": bank.name,
             "pricing": pricing,
             "tokenizers": {tier: Path(path).name for tier, path in counter.files.items()},

@@ -12,7 +12,7 @@ JSON schema `twinsim.compare/1`:
      "approximate_pairs",                   # complete pairs with an approximate trajectory
      "spend_diff_mean_usd", "spend_diff_ci95": [lo, hi],   # null when n = 0
      "bill_diff_usd",                       # leaderboard bill of A minus B over the pairs
-     "verdict": str,
+     "verdict": str,                        # ends with a caveat when it rests on approximate or incomplete pairs
      "differing": [{"instance_id", "sample", "status": [a, b], "spend_usd": [a, b], "steps": [a, b]}],
      "incomplete": [{"instance_id", "sample", "status": [a, b], "reason": str}],
      "unpaired": [{"router", "instance_id", "sample"}]}
@@ -112,7 +112,7 @@ def verdict(c: dict) -> str:
     """One line: is there a difference in resolution, and in spend, at this n?"""
     a, b, n = c["a"], c["b"], c["n"]
     if not n:
-        return "nothing to compare: no instance has a complete trajectory under both routers"
+        return "nothing to compare: no instance has a complete trajectory under both routers" + caveat(c)
     ra, rb, p = c["resolved"]["a"], c["resolved"]["b"], c["mcnemar_p"]
     if p < ALPHA:
         more, fewer = (a, b) if ra > rb else (b, a)
@@ -125,7 +125,17 @@ def verdict(c: dict) -> str:
         spend = f"{a} spends significantly {'more' if lo > 0 else 'less'} per trajectory than {b}"
     else:
         spend = "no significant spend difference"
-    return f"{resolution}; {spend}"
+    return f"{resolution}; {spend}" + caveat(c)
+
+
+def caveat(c: dict) -> str:
+    """What the verdict rests on when not every pair is exact: approximate pairs, and incomplete ones left out."""
+    notes = []
+    if c["approximate_pairs"]:
+        notes.append(f"{c['approximate_pairs']} of the {c['n']} pairs rest on approximate trajectories (≈)")
+    if c["incomplete"]:
+        notes.append(f"{len(c['incomplete'])} pairs with an incomplete trajectory are left out")
+    return f" — caveat: {'; '.join(notes)}" if notes else ""
 
 
 def print_comparison(c: dict, console: Console | None = None) -> None:

@@ -25,18 +25,29 @@ def money(x: float | None) -> str:
     return "–" if x is None else f"{x:.4f}"
 
 
+def spend_text(a: dict) -> str:
+    """Total spend; with incomplete trajectories the range from spent so far to the worst case."""
+    if not a["incomplete"]:
+        return money(a["router_cost_usd"])
+    lo, hi = a["router_cost_usd_bounds"]
+    return f"{lo:.4f}–{hi:.4f}"
+
+
+def bill_text(a: dict) -> str:
+    """The leaderboard bill; with incomplete trajectories its worst case, marked ≤."""
+    return ("≤" if a["incomplete"] else "") + money(a["leaderboard_bill_usd"])
+
+
 def spend_texts(a: dict) -> tuple[str, str, str, str]:
     """Spend, mean, $/resolved and bill; with incomplete trajectories the spend is a range (so far – worst
     case), mean and $/resolved are lower bounds (≥) and the bill is its worst case (≤)."""
-    spend, mean, per_resolved = a["router_cost_usd"], a["mean_cost_usd"], a["cost_per_resolved_usd"]
-    if not a["incomplete"]:
-        return money(spend), money(mean), money(per_resolved), money(a["leaderboard_bill_usd"])
-    lo, hi = a["router_cost_usd_bounds"]
+    lower = "≥" if a["incomplete"] else ""
+    per_resolved = a["cost_per_resolved_usd"]
     return (
-        f"{lo:.4f}–{hi:.4f}",
-        f"≥{money(mean)}",
-        "–" if per_resolved is None else f"≥{money(per_resolved)}",
-        f"≤{money(a['leaderboard_bill_usd'])}",
+        spend_text(a),
+        lower + money(a["mean_cost_usd"]),
+        "–" if per_resolved is None else lower + money(per_resolved),
+        bill_text(a),
     )
 
 
