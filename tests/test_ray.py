@@ -1,5 +1,5 @@
-"""`--executor ray`: the (router × instance) pairs as Ray tasks on a local cluster (2 CPUs) give the same report,
-byte for byte, as a local run."""
+"""`--executor ray`: the (router × instance) pairs (or, for label, the instances) as Ray tasks on a local cluster
+(2 CPUs) give the same report, sweep, bank and trials, byte for byte, as a local run."""
 
 import importlib.util
 import os
@@ -49,6 +49,25 @@ def test_replay_executor_ray_from_the_command_line(ray_address, tmp_path):
     twinsim(*args, str(tmp_path / "ray.json"), "--executor", "ray", env={"RAY_ADDRESS": ray_address})
     twinsim(*args, str(tmp_path / "local.json"))
     assert (tmp_path / "ray.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+
+
+def test_sweep_executor_ray_gives_the_local_sweep(ray_address, tmp_path):
+    instances = ["-i", "twinsim__wordfreq-1", "-i", "twinsim__tempconv-1"]
+    args = ["sweep", str(QUICKSTART), "-r", "escalate", "--grid", "patience=1,2", *instances, "-q", "--json"]
+    twinsim(*args, str(tmp_path / "ray.json"), "--executor", "ray", env={"RAY_ADDRESS": ray_address})
+    twinsim(*args, str(tmp_path / "local.json"))
+    assert (tmp_path / "ray.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+
+
+def test_label_executor_ray_gives_the_local_bank_and_trials(ray_address, tmp_path):
+    for executor in ("ray", "local"):
+        out = tmp_path / executor
+        out.mkdir()
+        args = ["label", str(QUICKSTART), "--out", str(out / "bank.jsonl"), "--json", str(out / "trials.json")]
+        twinsim(*args, "--executor", executor, env={"RAY_ADDRESS": ray_address})
+    for name in ("bank.jsonl", "trials.json"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    assert (tmp_path / "ray" / "bank.jsonl").read_text().count("\n") == 6  # the quickstart's bank: six rows
 
 
 def test_without_ray_the_error_says_what_to_install(tmp_path):

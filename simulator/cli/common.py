@@ -173,8 +173,8 @@ def replay_options(command):
 
 
 def recording_options(command):
-    """How replay and sweep replay a recording: instances, the replay options, a cap on live spend."""
-    return _with_options(command, [INSTANCES, *_replay_option_list(""), MAX_LIVE_USD])
+    """How replay and sweep replay a recording: instances, the replay options, a cap on live spend, the executor."""
+    return _with_options(command, [INSTANCES, *_replay_option_list(""), MAX_LIVE_USD, EXECUTOR])
 
 
 def replayed_report(

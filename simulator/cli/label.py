@@ -9,6 +9,7 @@ import click
 from simulator.bank import bank_jsonl
 from simulator.cli.common import (
     CACHE_DIR,
+    EXECUTOR,
     MAX_LIVE_USD,
     check_routers,
     console,
@@ -49,15 +50,26 @@ from simulator.replay.context import LiveBudget
     is_flag=True,
     help="Accept trials that passed only approximately; the bank rows they label are marked `approximate`.",
 )
+@EXECUTOR
 def label_command(
-    recording, instances, on_miss, out, benchmark, cache_dir, max_live_usd, json_path, extend, accept_approximate
+    recording,
+    instances,
+    on_miss,
+    out,
+    benchmark,
+    cache_dir,
+    max_live_usd,
+    json_path,
+    extend,
+    accept_approximate,
+    executor,
 ):
     """Label the steps of RECORDING's resolved all-top trajectories by downgrade-and-cascade.
 
     With `--on-miss live --extend`, RECORDING grows by the trials it lacked, so
     `twinsim static export RECORDING` later gives the same bank with zero calls."""
     policy = parse_policy(on_miss)
-    setup = open_setup(recording, policy=policy, cache_dir=cache_dir)
+    setup = open_setup(recording, policy=policy, cache_dir=cache_dir, executor=executor)
     manifest = setup.manifest
     instances = list(instances or setup.recorded_runs[1])
     check_routers(setup, (), instances)

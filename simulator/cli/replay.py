@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from simulator.cli.common import (
-    EXECUTOR,
     JOBS,
     RECORDING,
     check_routers,
@@ -35,7 +34,6 @@ INCOMPLETE_EXIT = 3  # 1 is an error, 2 a usage error (click)
     "--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran."
 )
 @recording_options
-@EXECUTOR
 @click.option(
     "--trajectories",
     type=click.Path(file_okay=False, path_type=Path),

@@ -111,46 +111,74 @@ def label(
     approximate_ok: bool = False,
 ) -> LabelRun:
     """Label every instance whose all-top trajectory resolves; the others are reported and skipped.
+    Instances are labelled one after the other here, or as Ray tasks (`setup.executor == "ray"`), each on its own;
+    the result lists them in the order asked either way.
 
     An approximate trial (seed included) is not accepted unless `approximate_ok`; then the rows of an
     instance with any approximate trial carry `"approximate": true`, so a bank never passes one off as exact."""
-    tiers = tuple(tier_ids(setup.pool))
-    store = setup.open_store()
     out = LabelRun()
-    for instance_id in instance_ids:
-        run = functools.partial(run_trial, setup, setup.suite.instance(instance_id), store, budget)
-        seed = run(())
-        report = {"instance_id": instance_id, "seed": _trial_summary(seed), "labels": [], "trials": []}
+    if setup.executor == "ray":
+        from simulator.replay.cluster import run_on_ray
+
+        pairs = [(benchmark, i) for i in instance_ids]
+        run = functools.partial(_label_on_worker, approximate_ok)
+        done = dict(run_on_ray(setup, pairs, init=_init_worker, run=run, max_live_usd=budget.cap_usd))
+        labelled = (done[pair] for pair in pairs)
+    else:
+        store = setup.open_store()
+        labelled = (label_instance(setup, store, budget, benchmark, i, approximate_ok) for i in instance_ids)
+    for report, rows in labelled:
         out.instances.append(report)
-        steps = len(seed.result.steps)
-        if not seed.passes(steps, approximate_ok):
-            on_instance(report)
-            continue
-        locks, final, trials = cascade(steps, tiers, run, approximate_ok)
-        final = final or seed
-        report["labels"] = locks
-        report["trials"] = [
-            _trial_summary(t)
-            | {"step": len(t.schedule) - 1, "tier": t.schedule[-1], "accepted": t.passes(steps, approximate_ok)}
-            for t in trials
-        ]
+        out.rows += rows
         on_instance(report)
-        approximate = approximate_ok and any(t.kind == "approximate" for t in (seed, *trials))
-        for i, tier in enumerate(locks):
-            out.rows.append(
-                ({"approximate": True} if approximate else {})
-                | {
-                    "id": f"{benchmark}_{instance_id}_step_{i + 1}",
-                    "benchmark": benchmark,
-                    "instance_id": instance_id,
-                    "step_index": i + 1,
-                    "total_steps": steps,
-                    "messages": final.prefixes[i],
-                    "target_tier": tier,
-                    "target_tier_id": TIER_IDS[tier],
-                }
-            )
     return out
+
+
+def label_instance(
+    setup: Setup, store: Store, budget: LiveBudget, benchmark: str, instance_id: str, approximate_ok: bool
+) -> tuple[dict, list[dict]]:
+    """The trials of one instance and its bank rows (none unless its all-top trajectory resolves)."""
+    run = functools.partial(run_trial, setup, setup.suite.instance(instance_id), store, budget)
+    seed = run(())
+    report = {"instance_id": instance_id, "seed": _trial_summary(seed), "labels": [], "trials": []}
+    steps = len(seed.result.steps)
+    if not seed.passes(steps, approximate_ok):
+        return report, []
+    locks, final, trials = cascade(steps, tuple(tier_ids(setup.pool)), run, approximate_ok)
+    final = final or seed
+    report["labels"] = locks
+    report["trials"] = [
+        _trial_summary(t)
+        | {"step": len(t.schedule) - 1, "tier": t.schedule[-1], "accepted": t.passes(steps, approximate_ok)}
+        for t in trials
+    ]
+    approximate = approximate_ok and any(t.kind == "approximate" for t in (seed, *trials))
+    rows = [
+        ({"approximate": True} if approximate else {})
+        | {
+            "id": f"{benchmark}_{instance_id}_step_{i + 1}",
+            "benchmark": benchmark,
+            "instance_id": instance_id,
+            "step_index": i + 1,
+            "total_steps": steps,
+            "messages": final.prefixes[i],
+            "target_tier": tier,
+            "target_tier_id": TIER_IDS[tier],
+        }
+        for i, tier in enumerate(locks)
+    ]
+    return report, rows
+
+
+_worker: dict = {}
+
+
+def _init_worker(setup: Setup, budget: LiveBudget) -> None:
+    _worker.update(setup=setup, budget=budget, store=setup.open_store())
+
+
+def _label_on_worker(approximate_ok: bool, benchmark: str, instance_id: str) -> tuple[dict, list[dict]]:
+    return label_instance(_worker["setup"], _worker["store"], _worker["budget"], benchmark, instance_id, approximate_ok)
 
 
 def run_trial(setup: Setup, instance: dict, store: Store, budget: LiveBudget, schedule: tuple[str, ...]) -> Trial:
