@@ -135,14 +135,17 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def recording_from_store(store: Store, manifest: Manifest) -> Recording:
-    """Export: every object of the store, and its runs into the manifest."""
+    """Export: every object of the store, its runs and the sessions that made them into the manifest."""
     objects = {(kind, key): value for kind in KINDS for key, value in store.iter(kind)}
     runs = [RunResult.model_validate(v) for _, v in store.iter("run")]
-    return Recording(manifest.model_copy(update={"runs": _ordered(runs)}), objects)
+    sessions = [v for _, v in store.iter("session")] + manifest.made_with.get("sessions", [])
+    made_with = manifest.made_with | {"sessions": _dated(sessions)} if sessions else manifest.made_with
+    return Recording(manifest.model_copy(update={"runs": _ordered(runs), "made_with": made_with}), objects)
 
 
 def import_recording(recording: Recording, store: Store) -> int:
-    """Import: put every object (and run) of the recording into the store; returns how many were new."""
+    """Import: put every object, run and session of the recording into the store; returns how many objects
+    were new."""
     new = 0
     for (kind, key), value in sorted(recording.objects.items()):
         if not store.contains(kind, key):
@@ -150,7 +153,19 @@ def import_recording(recording: Recording, store: Store) -> int:
             new += 1
     for run in recording.manifest.runs:
         store.put("run", run_id(run), run.model_dump(mode="json"))
+    put_sessions(store, recording.manifest.made_with.get("sessions", []))
     return new
+
+
+def put_sessions(store: Store, sessions: list[dict]) -> None:
+    """Keep the sessions that made a store's objects in the store (kind "session"), so its export names them."""
+    for s in sessions:
+        store.put("session", sha256("session", canonical_json(s)), s)
+
+
+def _dated(sessions: list[dict]) -> list[dict]:
+    """Sessions once each, in date order."""
+    return sorted({canonical_json(s): s for s in sessions}.values(), key=lambda s: s.get("date", ""))
 
 
 def run_id(run: RunResult) -> str:
@@ -172,11 +187,7 @@ def merge(a: Recording, b: Recording) -> Recording:
     The sessions that made them are all kept, in date order."""
     check_same_setup(a.manifest, b.manifest)
     runs = {run_id(r): r for r in b.manifest.runs} | {run_id(r): r for r in a.manifest.runs}
-    sessions = {canonical_json(s): s for m in (a.manifest, b.manifest) for s in m.made_with.get("sessions", [])}
-    made_with = (
-        b.manifest.made_with
-        | a.manifest.made_with
-        | {"sessions": sorted(sessions.values(), key=lambda s: s.get("date", ""))}
-    )
+    sessions = [s for m in (a.manifest, b.manifest) for s in m.made_with.get("sessions", [])]
+    made_with = b.manifest.made_with | a.manifest.made_with | {"sessions": _dated(sessions)}
     manifest = a.manifest.model_copy(update={"runs": _ordered(list(runs.values())), "made_with": made_with})
     return Recording(manifest, b.objects | a.objects)

@@ -39,6 +39,9 @@ def test_export_import_merge_round_trip(tmp_path):
     twinsim("export", str(tmp_path / "cache"), str(tmp_path / "exported"))
     exported = gzip.decompress((tmp_path / "exported" / "objects.jsonl.gz").read_bytes())
     assert exported == gzip.decompress((QUICKSTART / "objects.jsonl.gz").read_bytes())
+    # the sessions that made the recording survive the trip through a cache
+    manifest = json.loads((tmp_path / "exported" / "manifest.json").read_text())
+    assert manifest["made_with"] == json.loads((QUICKSTART / "manifest.json").read_text())["made_with"]
     twinsim("import", str(tmp_path / "exported"), "--cache", str(tmp_path / "cache2"))
     twinsim("export", str(tmp_path / "cache2"), str(tmp_path / "reexported"))
     assert (tmp_path / "reexported" / "objects.jsonl.gz").read_bytes() == (

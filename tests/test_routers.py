@@ -3,6 +3,7 @@
 import json
 import random
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -369,6 +370,14 @@ def test_bad_specs_are_clear(spec, message):
     with pytest.raises(ValueError, match=re.escape(message)) as e:
         router_factory(spec, LOCAL)
     assert spec in str(e.value)
+
+
+def test_a_module_that_is_a_file_here_gets_a_hint(tmp_path, monkeypatch):
+    (tmp_path / "my_router_here.py").write_text("class R:\n    def select(self, ctx):\n        return 'low'\n")
+    monkeypatch.chdir(tmp_path)  # the console script does not put the current folder on sys.path
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    with pytest.raises(ValueError, match=re.escape("use my_router_here.py:R, or put its folder on PYTHONPATH")):
+        router_factory("my_router_here:R", LOCAL)
 
 
 def test_twinsim_routers_lists_every_builtin_with_its_syntax():

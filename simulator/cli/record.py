@@ -25,6 +25,7 @@ from simulator.recording import (
     import_recording,
     load_recording,
     merge,
+    put_sessions,
     read_manifest,
     save_recording,
 )
@@ -113,7 +114,7 @@ def record_command(
         quiet=quiet,
         **report_files,
     )
-    manifest.made_with = {"sessions": [session(time.monotonic() - start)]}
+    put_sessions(store, [session(time.monotonic() - start)])  # kept with the cache: a later export names it too
     export(store, manifest, out)
 
 

@@ -116,7 +116,13 @@ def _load_attr(spec: str) -> Any:
         try:
             module = importlib.import_module(module_name)
         except ImportError as e:
-            raise ValueError(f"router {spec!r}: cannot import {module_name!r}: {e}") from None
+            local = Path(*module_name.split(".")).with_suffix(".py")
+            hint = (
+                f" ({local} is here but not importable: use {local}:{attr}, or put its folder on PYTHONPATH)"
+                if local.is_file()
+                else ""
+            )
+            raise ValueError(f"router {spec!r}: cannot import {module_name!r}: {e}{hint}") from None
         except (Exception, SystemExit) as e:
             raise ValueError(f"router {spec!r}: importing {module_name!r} raised {type(e).__name__}: {e}") from None
     if not attr or not hasattr(module, attr):
