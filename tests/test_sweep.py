@@ -88,6 +88,13 @@ def test_no_gap_to_recover_and_points_outside_the_references():
     assert outside == 2 and curve == [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)]
 
 
+def test_no_gap_leaves_apgr_and_cpt_undefined_but_aiq_defined():
+    metrics = curve_metrics([_point("r", 0.03, 0.0)], _point("weak", 0.01, 0.0), _point("strong", 0.05, 0.0), {})
+    assert metrics["gap"] == 0.0
+    assert metrics["spend"]["apgr"] is None and metrics["spend"]["cpt50"] is None
+    assert metrics["spend"]["aiq"] == 0.0
+
+
 def test_incomplete_points_are_left_out_and_approximate_ones_counted():
     points = [
         _point("a", 0.02, 0.5, approximate=3),
@@ -311,3 +318,19 @@ def test_sweep_prints_points_and_metrics_and_writes_the_picture_and_html(sweep_f
     html = files["html"].read_text()
     assert "Sweep of escalate" in html and "data:image/png;base64," in html and "CPT(50%)" in html
     assert html.index("Sweep of escalate") < html.index("Spend vs resolved rate")  # the sweep first
+
+
+def test_sweep_over_imported_mini_swe_agent_runs(tmp_path):
+    """The README's sweep over the imported 2.x runs: points complete approximately, no gap, APGR undefined."""
+    runs, out = ROOT / "tests" / "data" / "mini-swe-agent-v2-local", tmp_path / "local"
+    twinsim("import-trajectories", str(runs / "mid"), "--reports", str(runs / "mid" / "reports"), "--out", str(out),
+            "--tier", "mid", "--pricing", "input=0.3,cache_read=0.059,cache_write=0.3,output=1.2")  # fmt: skip
+    twinsim("import-trajectories", str(runs / "high"), "--out", str(out), "--tier", "high", "--extend",
+            "--pricing", "input=5,cache_read=0.5,cache_write=6.25,output=25")  # fmt: skip
+    result = twinsim("sweep", str(out), "-q", "-r", "random:seed=1", "--grid", "weights=mid:1/high:1",
+                     "--on-miss", "approximate", "--baseline", "none", "--json", "-")  # fmt: skip
+    s = json.loads(result.stdout)
+    assert (s["references"]["weak"]["router"], s["references"]["strong"]["router"]) == ("always:mid", "always:high")
+    assert s["points"][0]["incomplete"] == 0 and s["points"][0]["approximate"] > 0
+    assert s["metrics"]["sweep"]["gap"] == 0.0 and s["metrics"]["sweep"]["share"]["apgr"] is None
+    assert "no gap to recover" in " ".join(result.stderr.split())

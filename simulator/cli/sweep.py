@@ -92,6 +92,8 @@ def sweep_command(recording, family, grids, bank, baseline, json_path, png_path,
         sys.stdout.write(report_json(sweep))
     else:
         _print(sweep)
+    for line in _notes(sweep):  # on stderr, also when the JSON goes to stdout
+        console.print(line, soft_wrap=True)
     from simulator.report.sweep_views import sweep_html, sweep_png
 
     writers = (
@@ -114,12 +116,20 @@ def _print(sweep: dict) -> None:
     print_table(f"twinsim sweep — {sweep['family']} on {sweep['source'].get('name', '')}", header, rows)
     header, rows = metric_rows(sweep)
     print_table("curve metrics (APGR, CPT against the cheapest and the top always-tier)", header, rows)
-    for line in _notes(sweep):
-        console.print(line)
+    console.print(
+        "points: used in the metrics (approximate / left out as incomplete / outside the references' cost range, "
+        "left out of APGR and CPT); gap: resolved-rate points the hull lacks at the oracle's cost / the extra cost "
+        "it needs for the oracle's resolved rate"
+    )
 
 
 def _notes(sweep: dict) -> list[str]:
     notes = []
+    weak, strong = sweep["references"]["weak"], sweep["references"]["strong"]
+    if sweep["metrics"]["sweep"]["gap"] <= 0:
+        notes.append(
+            f"no APGR or CPT: {strong['router']} resolves no more than {weak['router']} here (no gap to recover)"
+        )
     for name, m in sweep["metrics"].items():
         if m and m["excluded_incomplete"]:
             notes.append(f"[yellow]incomplete[/] {name}: {m['excluded_incomplete']} points left out of the metrics")

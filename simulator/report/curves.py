@@ -181,6 +181,8 @@ def curve_metrics(points: list[dict], weak: dict, strong: dict, oracles: dict[st
         # The curve is pinned at the references: say when they are not exact.
         "approximate_references": sum(1 for p in (weak, strong) if p["approximate"]),
         "incomplete_references": sum(1 for p in (weak, strong) if p["incomplete"]),
+        # APGR and CPT need a gap: the top always-tier must resolve more than the cheapest.
+        "gap": fixed(strong["resolved_rate"] - weak["resolved_rate"]),
     }
     for axis in AXES:
         if not used:  # the references alone make no curve

@@ -161,7 +161,7 @@ def point_rows(sweep: dict) -> tuple[list[str], list[list[str]]]:
 def metric_rows(sweep: dict) -> tuple[list[str], list[list[str]]]:
     """Per curve and cost axis: APGR, CPT(50%), CPT(80%), AIQ and the gap to each oracle (quality / extra cost)."""
     oracles = [name for name, o in sweep["oracles"].items() if o and not o["incomplete"]]
-    header = ["curve", "cost axis", "points (apx/inc)", "APGR", "CPT(50%)", "CPT(80%)", "AIQ"]
+    header = ["curve", "cost axis", "points (apx/inc/out)", "APGR", "CPT(50%)", "CPT(80%)", "AIQ"]
     header += [f"gap to {name.replace('_', '-')} oracle: resolved / cost" for name in oracles]
     rows = []
     for curve, m in sweep["metrics"].items():
@@ -174,7 +174,8 @@ def metric_rows(sweep: dict) -> tuple[list[str], list[list[str]]]:
                 [
                     curve,
                     f"{sweep['tiers'][-1]} steps" if axis == "share" else "spend/traj $",
-                    f"{m['points']} ({m['approximate_points']}/{m['excluded_incomplete']})",
+                    f"{m['points']} ({m['approximate_points']}/{m['excluded_incomplete']}/"
+                    f"{a['outside_reference_range'] or 0})",
                     "–" if a["apgr"] is None else f"{a['apgr']:.3f}",
                     _cost(axis, a["cpt50"]),
                     _cost(axis, a["cpt80"]),
@@ -185,7 +186,7 @@ def metric_rows(sweep: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-_NO_CURVE = {"apgr": None, "cpt50": None, "cpt80": None, "aiq": None, "oracle_gap": {}}
+_NO_CURVE = {"outside_reference_range": None, "apgr": None, "cpt50": None, "cpt80": None, "aiq": None, "oracle_gap": {}}
 
 
 def _gap_text(axis: str, gap: dict | None) -> str:
