@@ -4,34 +4,24 @@ shared between copies), imported into one recording; then that recording's load 
 Run: python -m pytest bench/test_import_scale.py --benchmark-only -s   (numbers in the README)
 """
 
-import json
 import resource
 import time
 from pathlib import Path
 
 import pytest
+from copies import write_copies
 
 from simulator.config import Pricing
 from simulator.imports.importer import import_runs
 from simulator.recording import load_recording
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "mini-swe-agent-v1-trajectories"
 COPIES = 50  # x 10 runs = 500 trajectories
 PRICING = Pricing(input=2, cache_read=0.2, cache_write=2, output=12)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("runs")
-    for path in sorted((DATA / "trajs").glob("*.traj.json")):
-        data = json.loads(path.read_text())
-        for k in range(COPIES):
-            copy = json.loads(json.dumps(data))
-            copy["instance_id"] = f"{data['instance_id']}-copy{k}"
-            task = copy["messages"][1]
-            task["content"] = task["content"].replace("\n</pr_description>", f"\n(copy {k})\n</pr_description>", 1)
-            (folder / f"{copy['instance_id']}.traj.json").write_text(json.dumps(copy))
-    return folder
+    return write_copies(tmp_path_factory.mktemp("runs"), COPIES)
 
 
 def test_import_throughput_and_load_time(benchmark, runs, tmp_path):
