@@ -56,7 +56,7 @@ def build(out: Path) -> Path:
     if (out / "manifest.json").is_file():
         return out
     runs = write_copies(out.parent / (out.name + "-runs"), COPIES)
-    import_runs([runs], out, tier="high", pricing=PRICING)
+    import_runs([runs], out, tier="high", pricing=PRICING, reports_dir=runs / "logs")
     return out
 
 
