@@ -28,10 +28,10 @@ from simulator.records import (
     ResponseRecord,
     usage_of,
 )
-from simulator.replay.environment import template_variables
 from simulator.replay.evaluation import evaluation_spec, evaluator_for
 from simulator.replay.model import scrub
 from simulator.replay.setup import Setup
+from simulator.replay.templates import template_variables
 from simulator.store import DiskStore
 from simulator.suite import Suite, suite_identity
 

@@ -18,9 +18,11 @@ The agent config's `agent_class` chooses: `default` (mini-swe-agent 2.x) or `min
 
 import re
 
-from jinja2 import StrictUndefined, Template
+from jinja2 import StrictUndefined
 from minisweagent.agents.default import AgentConfig, DefaultAgent
 from minisweagent.exceptions import FormatError, Submitted
+
+from simulator.replay import templates
 
 V1 = "mini-swe-agent-1"
 V1_ACTION_REGEX = r"```bash\s*\n(.*?)\n```"  # hard-coded in 1.x's DefaultAgent.parse_action
@@ -49,7 +51,7 @@ class V1Agent(DefaultAgent):
         super().__init__(model, env, config_class=V1AgentConfig, **kwargs)
 
     def _render(self, template: str, **kwargs) -> str:
-        return Template(template, undefined=StrictUndefined).render(**self.get_template_vars(**kwargs))
+        return templates.compiled(template, StrictUndefined).render(**self.get_template_vars(**kwargs))
 
     def query(self) -> dict:
         try:
@@ -93,6 +95,7 @@ class V1Agent(DefaultAgent):
 
 
 AGENTS = {"default": DefaultAgent, V1: V1Agent}
+templates.install()  # the agents and the model classes render through compiled templates
 
 
 def agent_class(settings: dict) -> tuple[type[DefaultAgent], dict]:

@@ -18,10 +18,11 @@ from simulator.recording import run_id
 from simulator.records import RunResult
 from simulator.replay.agents import agent_class
 from simulator.replay.context import Incomplete, LiveBudget, ReplayContext, Tally
-from simulator.replay.environment import CachedEnvironment, template_variables
+from simulator.replay.environment import CachedEnvironment
 from simulator.replay.evaluation import cached_evaluate, evaluator_for
 from simulator.replay.model import RoutedModel
 from simulator.replay.setup import Setup
+from simulator.replay.templates import template_variables
 from simulator.routers.protocol import Router
 from simulator.routers.registry import router_factory
 from simulator.store import Store

@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import jinja2
-import jinja2.meta
 from minisweagent import Environment
 from minisweagent.exceptions import InterruptAgentFlow, Submitted
 from minisweagent.utils.serialize import recursive_merge
@@ -33,19 +31,13 @@ INTERRUPTS = {"Submitted": Submitted}
 SECRET_NAME_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH")
 
 
-def template_variables(*templates: str) -> set[str]:
-    """Names the templates read: the only environment variables worth recording."""
-    env = jinja2.Environment()
-    return set().union(*(jinja2.meta.find_undeclared_variables(env.parse(t)) for t in templates if t))
-
-
 class CachedEnvironment:
     def __init__(
         self,
         ctx: ReplayContext,
         *,
         env_spec: dict,
-        template_names: set[str],
+        template_names: frozenset[str],
         make_env: Callable[[], Environment] | None = None,
     ) -> None:
         """`make_env` builds the real environment for live and approximate misses (None: there is none here)."""

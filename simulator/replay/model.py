@@ -7,6 +7,7 @@ handed back is built exactly as mini-swe-agent's own model class builds it
 """
 
 import copy
+import json
 import logging
 import os
 import time
@@ -30,6 +31,8 @@ from simulator.store import lease
 logger = logging.getLogger("twinsim")
 litellm.suppress_debug_info = True  # litellm prints help banners to stdout on errors; stdout may carry --json -
 SECRET_MARKERS = ("authorization", "api_key", "api-key", "apikey", "headers", "secret")
+# (parser config, tier, response key, what the parser reads) -> (actions, None) or (None, the format error's messages)
+_PARSED: dict[tuple, tuple[list[dict] | None, list[dict] | None]] = {}
 
 
 def scrub(obj):
@@ -84,6 +87,7 @@ class RoutedModel:
             **({k: v for k, v in config.items() if k != "model_kwargs"} | {"model_name": "twinsim"})
         )
         self.config = self.formatter.config
+        self.parser_id = json.dumps(model_config, sort_keys=True, default=str)  # what parsing a response depends on
         self.tools = () if "textbased" in model_class.__name__.lower() else (BASH_TOOL,)
         self.chain = keys.PrefixChain()
         self.prompt_cache = PromptCacheSimulator(ctx.pool)
@@ -131,7 +135,7 @@ class RoutedModel:
         if ctx.fanout and ctx.policy.response == "live":
             self._fan_out(messages, head, skip=tier.name)
         cost = self._charge(tier, key, record, source, rationale, router_ms)
-        return self._message(tier, record, cost)
+        return self._message(tier, key, record, cost)
 
     def format_message(self, **kwargs) -> dict:
         return self.formatter.format_message(**kwargs)
@@ -198,17 +202,33 @@ class RoutedModel:
         )
         return cost.usd
 
-    def _message(self, tier: Tier, record: dict, cost: float) -> dict:
-        """What mini-swe-agent's LitellmModel.query does with a provider response."""
-        response = litellm.ModelResponse(**copy.deepcopy(record["raw"]))
-        try:
-            actions = self.models[tier.name]._parse_actions(response)
-        except FormatError as e:
-            e.messages[0]["extra"].update({"cost": cost, "response": record["raw"]})
-            raise
+    def _message(self, tier: Tier, key: str, record: dict, cost: float) -> dict:
+        """What mini-swe-agent's LitellmModel.query does with a provider response. The response is parsed
+        once per process (a litellm ModelResponse is costly to build); each step gets its own copy."""
+        served = record["message"]  # what the parser reads: the content or tool calls, and the finish reason
+        calls = served.get("tool_calls")
+        parsed_key = (
+            self.parser_id,
+            tier.name,
+            key,
+            served.get("content"),
+            record.get("finish_reason"),
+            json.dumps(calls, sort_keys=True) if calls else None,
+        )
+        if parsed_key not in _PARSED:
+            response = litellm.ModelResponse(**copy.deepcopy(record["raw"]))
+            try:
+                _PARSED[parsed_key] = (self.models[tier.name]._parse_actions(response), None)
+            except FormatError as e:
+                _PARSED[parsed_key] = (None, e.messages)
+        actions, error = _PARSED[parsed_key]
+        if error is not None:
+            messages = copy.deepcopy(error)
+            messages[0]["extra"].update({"cost": cost, "response": record["raw"]})
+            raise FormatError(*messages)
         message = copy.deepcopy(record["message"])
         message["extra"] = {
-            "actions": actions,
+            "actions": copy.deepcopy(actions),
             "response": record["raw"],
             "cost": cost,
             "timestamp": self.ctx.clock.now,
