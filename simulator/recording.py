@@ -9,14 +9,15 @@ lines, gzip without timestamp or name).
 import gzip
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from simulator.keys import canonical_json, sha256
-from simulator.records import KINDS, Manifest, RunResult, verify
+from simulator.objectfile import Encoded, Objects, parse_line
+from simulator.records import KINDS, Manifest, RunResult
 from simulator.store import MemoryStore, Store
 
 MANIFEST = "manifest.json"
@@ -31,11 +32,12 @@ class RecordingError(ValueError):
 @dataclass
 class Recording:
     manifest: Manifest
-    objects: dict[tuple[str, str], dict] = field(default_factory=dict)
+    objects: MutableMapping[tuple[str, str], dict] = field(default_factory=dict)
+    """(kind, key) -> value; a loaded recording's are `Objects`, parsed on first read."""
 
     def store(self) -> MemoryStore:
         store = MemoryStore()
-        store.objects = dict(self.objects)
+        store.objects = self.objects.copy()
         return store
 
 
@@ -65,17 +67,20 @@ def _schema_version(text: str):
 
 
 def load_recording(path: Path | str) -> Recording:
+    """Every object, checksum and key verified (`objectfile`); lines in strictly increasing (kind, key) order."""
     path = Path(path)
     manifest = read_manifest(path)
     if not (path / OBJECTS).is_file():
         raise RecordingError(f"{path} is not a complete recording: no {OBJECTS}")
-    objects: dict[tuple[str, str], dict] = {}
+    objects: dict[tuple[str, str], dict | Encoded] = {}
     lineno = 0
     previous: tuple[str, str] | None = None
     try:
-        with gzip.open(path / OBJECTS, "rt", encoding="utf-8") as fh:
+        if (path / OBJECTS).stat().st_size == 0:  # not even an empty gzip stream
+            raise EOFError("empty file")
+        with gzip.open(path / OBJECTS, "rb") as fh:
             for lineno, line in enumerate(fh, 1):  # noqa: B007 (named in the error message)
-                kind, key, value = _parse_line(line)
+                kind, key, value = parse_line(line, f"{path / OBJECTS} line {lineno}")
                 # Lines are written sorted and unique; anything else was edited or concatenated by hand.
                 if previous is not None and (kind, key) <= previous:
                     order = "a duplicate of an earlier line" if (kind, key) == previous else "out of sorted order"
@@ -86,22 +91,7 @@ def load_recording(path: Path | str) -> Recording:
         raise RecordingError(f"{path / OBJECTS} is truncated or corrupt after line {lineno}: {e}") from None
     except ValueError as e:
         raise RecordingError(f"{path / OBJECTS} line {lineno}: {e}") from None
-    return Recording(manifest, objects)
-
-
-def _parse_line(line: str) -> tuple[str, str, dict]:
-    try:
-        entry = json.loads(line)
-        kind, key, value, digest = entry["kind"], entry["key"], entry["value"], entry["sha256"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ValueError(f"not an object line ({e})") from None
-    if sha256(canonical_json(value)) != digest:
-        raise ValueError(f"{kind} {key[:12]}…: content does not match its checksum")
-    try:
-        verify(kind, key, value)
-    except ValidationError as e:
-        raise ValueError(f"{kind} {key[:12]}… is malformed: {e}") from None
-    return kind, key, value
+    return Recording(manifest, Objects(objects))
 
 
 def save_recording(recording: Recording, path: Path | str) -> None:
@@ -190,4 +180,4 @@ def merge(a: Recording, b: Recording) -> Recording:
     sessions = [s for m in (a.manifest, b.manifest) for s in m.made_with.get("sessions", [])]
     made_with = b.manifest.made_with | a.manifest.made_with | {"sessions": _dated(sessions)}
     manifest = a.manifest.model_copy(update={"runs": _ordered(list(runs.values())), "made_with": made_with})
-    return Recording(manifest, b.objects | a.objects)
+    return Recording(manifest, Objects(b.objects) | a.objects)

@@ -14,7 +14,7 @@ STAGES = [
     ("simulator", "simulator.keys", "simulator.text"),
     ("simulator.config",),
     ("simulator.records", "simulator.store", "simulator.pgstore", "simulator.bank", "simulator.suite"),
-    ("simulator.recording",),
+    ("simulator.objectfile", "simulator.recording"),
     ("simulator.routers",),
     ("simulator.replay",),
     ("simulator.imports",),

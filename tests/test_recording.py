@@ -84,7 +84,7 @@ def test_an_object_under_the_wrong_key_is_refused(tmp_path):
     def swap_key(line):
         entry = json.loads(line)
         entry["key"] = "f" * 64
-        return json.dumps(entry) + "\n"
+        return keys.canonical_json(entry).decode() + "\n"
 
     _rewrite_line(tmp_path, 2, swap_key)
     with pytest.raises(RecordingError, match=r"line 2: response fffffffffff.* does not match its key"):

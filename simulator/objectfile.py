@@ -1,0 +1,140 @@
+"""A recording's object lines, verified at the cost of hashing them, and held as bytes until first used.
+
+Every line is `{"key":…,"kind":…,"sha256":…,"value":…}` in canonical JSON, so the value's canonical
+bytes are the tail of the line as written: the checksum is the hash of that slice, with no parse and
+no re-dump. Each key is recomputed from its key material: for messages, prefixes and observations
+(most of a recording's bytes) from slices of those bytes and the small action object, so their
+values stay bytes (`Encoded`) until something reads them; they are parsed and schema-checked then,
+and a bad one is named by its line. Responses, environments and evaluations are parsed and checked
+whole at load. Lines must be in strictly increasing (kind, key) order, as written: a duplicated or
+reordered line is refused too.
+"""
+
+import json
+import re
+from collections.abc import Iterator, MutableMapping
+
+from pydantic import ValidationError
+
+from simulator import keys
+from simulator.records import RECORD_TYPES, verify
+
+HEADER = re.compile(rb'\{"key":"([0-9a-f]{64})","kind":"([a-z]+)","sha256":"([0-9a-f]{64})","value":')
+PREFIX_VALUE = re.compile(rb'\{"message":"([0-9a-f]{64})","parent":"([0-9a-f]{64})"\}')
+PARENT_TAIL = re.compile(r',"parent":"([0-9a-f]{64})"\}\Z')
+MESSAGE_HEAD = b'{"message":'
+ACTION_HEAD = '{"action":'
+_decoder = json.JSONDecoder()
+
+
+class LineError(ValueError):
+    """What is wrong with one line (the caller names the file and the line)."""
+
+
+class Encoded:
+    """A verified value kept as its canonical bytes; `where` names its line if its schema is wrong."""
+
+    __slots__ = ("data", "where")
+
+    def __init__(self, data: bytes, where: str) -> None:
+        self.data, self.where = data, where
+
+    def decode(self, kind: str) -> dict:
+        value = json.loads(self.data)
+        try:
+            RECORD_TYPES[kind].model_validate(value)
+        except ValidationError as e:
+            raise LineError(f"{self.where}: {kind} is malformed: {e}") from None
+        return value
+
+
+def parse_line(line: bytes, where: str) -> tuple[str, str, dict | Encoded]:
+    """(kind, key, value) of one object line, checksum and key verified; raises LineError."""
+    header = HEADER.match(line)
+    if not line.endswith(b"}\n"):
+        raise LineError("cut short (every object line ends with `}` and a newline)")
+    if header is None:
+        raise LineError("not an object line (expected canonical JSON with key, kind, sha256 and value)")
+    key, kind, digest = header.group(1).decode(), header.group(2).decode(), header.group(3).decode()
+    data = line[header.end() : -2]
+    if keys.sha256(data) != digest:
+        raise LineError(f"{kind} {key[:12]}…: content does not match its checksum")
+    try:
+        if kind in LAZY:
+            if LAZY[kind](data) != key:
+                raise ValueError(f"{kind} {key[:12]}… does not match its key material")
+            return kind, key, Encoded(data, where)
+        value = json.loads(data)
+        try:
+            verify(kind, key, value)
+        except ValidationError as e:
+            raise ValueError(f"{kind} {key[:12]}… is malformed: {e}") from None
+    except (ValueError, TypeError, KeyError) as e:
+        raise LineError(str(e) if isinstance(e, ValueError) else f"{kind} {key[:12]}… is malformed: {e!r}") from None
+    return kind, key, value
+
+
+def _message_key(data: bytes) -> str:
+    if not data.startswith(MESSAGE_HEAD):
+        raise ValueError("a message value is {message: …}")
+    return keys.sha256("message", data[len(MESSAGE_HEAD) : -1])
+
+
+def _prefix_key(data: bytes) -> str:
+    match = PREFIX_VALUE.fullmatch(data)
+    if match is None:
+        raise ValueError("a prefix value is {message: <key>, parent: <key>}")
+    return keys.prefix_key(match.group(2).decode(), match.group(1).decode())
+
+
+def _observation_key(data: bytes) -> str:
+    text = data.decode()
+    parent = PARENT_TAIL.search(text)
+    if not text.startswith(ACTION_HEAD) or parent is None:
+        raise ValueError("an observation value starts with its action and ends with its parent")
+    action, _ = _decoder.raw_decode(text, len(ACTION_HEAD))
+    if not isinstance(action, dict):
+        raise ValueError("an observation's action is an object")
+    return keys.observation_key(parent.group(1), action)
+
+
+LAZY = {"message": _message_key, "prefix": _prefix_key, "observation": _observation_key}
+
+
+class Objects(MutableMapping):
+    """(kind, key) -> value of a recording; values still `Encoded` are parsed (and schema-checked) on first read."""
+
+    def __init__(self, entries=None) -> None:
+        self._entries: dict = dict(entries._entries if isinstance(entries, Objects) else entries or {})
+
+    def __getitem__(self, item: tuple[str, str]) -> dict:
+        value = self._entries[item]
+        if type(value) is Encoded:
+            value = self._entries[item] = value.decode(item[0])
+        return value
+
+    def get(self, item, default=None):
+        return self[item] if item in self._entries else default
+
+    def __contains__(self, item) -> bool:
+        return item in self._entries
+
+    def __setitem__(self, item: tuple[str, str], value) -> None:
+        self._entries[item] = value
+
+    def __delitem__(self, item: tuple[str, str]) -> None:
+        del self._entries[item]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def copy(self) -> "Objects":
+        return Objects(self._entries)
+
+    def __or__(self, other) -> "Objects":
+        merged = self.copy()
+        merged._entries.update(other._entries if isinstance(other, Objects) else other)
+        return merged
