@@ -2,12 +2,12 @@
 
 Every line is `{"key":…,"kind":…,"sha256":…,"value":…}` in canonical JSON, so the value's canonical
 bytes are the tail of the line as written: the checksum is the hash of that slice, with no parse and
-no re-dump. Each key is recomputed from its key material: for messages, prefixes and observations
-(most of a recording's bytes) from slices of those bytes and the small action object, so their
-values stay bytes (`Encoded`) until something reads them; they are parsed and schema-checked then,
-and a bad one is named by its line. Responses, environments and evaluations are parsed and checked
-whole at load. Lines must be in strictly increasing (kind, key) order, as written: a duplicated or
-reordered line is refused too.
+no re-dump. Each key is recomputed from its key material: for messages, prefixes, observations and
+responses (nearly all of a recording's bytes) from slices of those bytes (a value whose slices do not
+read, say a nested field that looks like a key field, is parsed whole instead), so their values stay
+bytes (`Encoded`) until something reads them; they are parsed and schema-checked then, and a bad one is
+named by its line. Environments and evaluations are parsed and checked whole at load. Lines must end
+with `}` and a newline.
 """
 
 import json
@@ -21,10 +21,10 @@ from simulator.records import RECORD_TYPES, verify
 
 HEADER = re.compile(rb'\{"key":"([0-9a-f]{64})","kind":"([a-z]+)","sha256":"([0-9a-f]{64})","value":')
 PREFIX_VALUE = re.compile(rb'\{"message":"([0-9a-f]{64})","parent":"([0-9a-f]{64})"\}')
-PARENT_TAIL = re.compile(r',"parent":"([0-9a-f]{64})"\}\Z')
+PARENT_TAIL = re.compile(rb',"parent":"([0-9a-f]{64})"\}\Z')
+RESPONSE_PREFIX = re.compile(rb',"prefix":"([0-9a-f]{64})","provider_model":')
 MESSAGE_HEAD = b'{"message":'
-ACTION_HEAD = '{"action":'
-_decoder = json.JSONDecoder()
+ACTION_HEAD = b'{"action":'
 
 
 class LineError(ValueError):
@@ -32,23 +32,23 @@ class LineError(ValueError):
 
 
 class Encoded:
-    """A verified value kept as its canonical bytes; `where` names its line if its schema is wrong."""
+    """A verified value kept as its canonical bytes; `file` and `line` name it if its schema is wrong."""
 
-    __slots__ = ("data", "where")
+    __slots__ = ("data", "file", "line")
 
-    def __init__(self, data: bytes, where: str) -> None:
-        self.data, self.where = data, where
+    def __init__(self, data: bytes, file: str, line: int) -> None:
+        self.data, self.file, self.line = data, file, line
 
     def decode(self, kind: str) -> dict:
         value = json.loads(self.data)
         try:
             RECORD_TYPES[kind].model_validate(value)
         except ValidationError as e:
-            raise LineError(f"{self.where}: {kind} is malformed: {e}") from None
+            raise LineError(f"{self.file} line {self.line}: {kind} is malformed: {e}") from None
         return value
 
 
-def parse_line(line: bytes, where: str) -> tuple[str, str, dict | Encoded]:
+def parse_line(line: bytes, file: str, lineno: int) -> tuple[str, str, dict | Encoded]:
     """(kind, key, value) of one object line, checksum and key verified; raises LineError."""
     header = HEADER.match(line)
     if not line.endswith(b"}\n"):
@@ -61,9 +61,10 @@ def parse_line(line: bytes, where: str) -> tuple[str, str, dict | Encoded]:
         raise LineError(f"{kind} {key[:12]}…: content does not match its checksum")
     try:
         if kind in LAZY:
-            if LAZY[kind](data) != key:
+            # From slices of the bytes; a value they do not read (a nested look-alike field) is parsed.
+            if LAZY[kind](data) != key and FULL[kind](data) != key:
                 raise ValueError(f"{kind} {key[:12]}… does not match its key material")
-            return kind, key, Encoded(data, where)
+            return kind, key, Encoded(data, file, lineno)
         value = json.loads(data)
         try:
             verify(kind, key, value)
@@ -88,17 +89,33 @@ def _prefix_key(data: bytes) -> str:
 
 
 def _observation_key(data: bytes) -> str:
-    text = data.decode()
-    parent = PARENT_TAIL.search(text)
-    if not text.startswith(ACTION_HEAD) or parent is None:
-        raise ValueError("an observation value starts with its action and ends with its parent")
-    action, _ = _decoder.raw_decode(text, len(ACTION_HEAD))
-    if not isinstance(action, dict):
-        raise ValueError("an observation's action is an object")
-    return keys.observation_key(parent.group(1), action)
+    """From slices: the action (its canonical bytes as written, no tool-call id) and the parent."""
+    parent, end = PARENT_TAIL.search(data, len(data) - 80), data.find(b',"duration_ms":')
+    if not data.startswith(ACTION_HEAD) or parent is None or end < 0 or b'"tool_call_id"' in data[:end]:
+        return ""
+    return keys.sha256("observation", parent.group(1), data[len(ACTION_HEAD) : end])
 
 
-LAZY = {"message": _message_key, "prefix": _prefix_key, "observation": _observation_key}
+def _response_key(data: bytes) -> str:
+    """From slices: `prefix`, and from the tail `sample` and `tier` (`usage`, the last field, holds numbers)."""
+    usage = data.rfind(b',"usage":')
+    tier = data.rfind(b',"tier":', 0, usage)
+    sample = data.rfind(b',"sample":', 0, tier)
+    prefix = RESPONSE_PREFIX.search(data)
+    if min(usage, tier, sample) < 0 or prefix is None:
+        return ""
+    return keys.sha256("response", prefix.group(1), data[tier + 8 : usage], data[sample + 10 : tier])
+
+
+def _parsed_key(kind: str):
+    def key(data: bytes) -> str:
+        return RECORD_TYPES[kind].model_validate(json.loads(data)).key()
+
+    return key
+
+
+LAZY = {"message": _message_key, "prefix": _prefix_key, "observation": _observation_key, "response": _response_key}
+FULL = {kind: _parsed_key(kind) for kind in LAZY}
 
 
 class Objects(MutableMapping):

@@ -34,6 +34,8 @@ class Recording:
     manifest: Manifest
     objects: MutableMapping[tuple[str, str], dict] = field(default_factory=dict)
     """(kind, key) -> value; a loaded recording's are `Objects`, parsed on first read."""
+    transitions: dict = field(default_factory=dict, repr=False, compare=False)
+    """What the fast path of strict replay learned from replaying this recording in this process."""
 
     def store(self) -> MemoryStore:
         store = MemoryStore()
@@ -75,12 +77,13 @@ def load_recording(path: Path | str) -> Recording:
     objects: dict[tuple[str, str], dict | Encoded] = {}
     lineno = 0
     previous: tuple[str, str] | None = None
+    file = str(path / OBJECTS)
     try:
         if (path / OBJECTS).stat().st_size == 0:  # not even an empty gzip stream
             raise EOFError("empty file")
         with gzip.open(path / OBJECTS, "rb") as fh:
             for lineno, line in enumerate(fh, 1):  # noqa: B007 (named in the error message)
-                kind, key, value = parse_line(line, f"{path / OBJECTS} line {lineno}")
+                kind, key, value = parse_line(line, file, lineno)
                 # Lines are written sorted and unique; anything else was edited or concatenated by hand.
                 if previous is not None and (kind, key) <= previous:
                     order = "a duplicate of an earlier line" if (kind, key) == previous else "out of sorted order"
