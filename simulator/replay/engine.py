@@ -17,12 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from simulator.recording import run_id
 from simulator.records import RunResult
 from simulator.replay.agents import agent_class
-from simulator.replay.context import Incomplete, LiveBudget, ReplayContext, Tally
+from simulator.replay.context import Incomplete, LiveBudget, Tally
 from simulator.replay.environment import CachedEnvironment
-from simulator.replay.evaluation import cached_evaluate, evaluator_for
+from simulator.replay.fastpath import FastPath, Replayed, outcome, replay_context, run_result
 from simulator.replay.model import RoutedModel
 from simulator.replay.setup import Setup
-from simulator.replay.templates import template_variables
+from simulator.replay.templates import agent_templates, template_variables
 from simulator.routers.protocol import Router
 from simulator.routers.registry import router_factory
 from simulator.store import Store
@@ -43,10 +43,12 @@ def replay_trajectory(
     tally: Tally | None = None,
     router: Router | None = None,
     make_router: Callable[[], Router] | None = None,
+    fast: FastPath | None = None,
 ) -> RunResult:
     """One trajectory under `router_spec`; `router`, if given, is the router object to use (spec is then its label),
     else `make_router` (default: the spec's factory) makes one. `tally` may be passed in to inspect it afterwards
-    (explain-miss). Whatever the router raises, `sys.exit` included, ends this trajectory only, as incomplete."""
+    (explain-miss); `fast` learns its transitions. Whatever the router raises, `sys.exit` included, ends this
+    trajectory only, as incomplete."""
     instance_id = instance["instance_id"]
     if router is None:
         try:
@@ -61,18 +63,7 @@ def replay_trajectory(
                 exit_status="Error",
                 reason=reason,
             )
-    ctx = ReplayContext(
-        pool=setup.pool,
-        store=store,
-        policy=setup.policy,
-        budget=budget,
-        instance_id=instance_id,
-        run_config=setup.run_config,
-        sample=setup.sample,
-        fanout=setup.fanout,
-        cost_model=setup.cost_model,
-        tally=tally or Tally(),
-    )
+    ctx = replay_context(setup, instance_id, store, budget, tally)
     agent_type, agent_settings = agent_class(setup.agent.agent)
     model = RoutedModel(
         ctx,
@@ -80,79 +71,64 @@ def replay_trajectory(
         router_label=router_spec,
         model_config=setup.agent.model,
     )
-    templates = [
-        v for section in (agent_settings, setup.agent.model) for k, v in section.items() if k.endswith("_template")
-    ]
     env = CachedEnvironment(
         ctx,
         env_spec=setup.environment_spec(instance),
-        template_names=template_variables(*templates),
+        template_names=template_variables(*agent_templates(setup.agent)),
         make_env=setup.environment_maker(instance),
     )
     if setup.trajectories:  # mini-swe-agent writes its own trajectory file there as it goes
-        agent_settings |= {"output_path": setup.trajectories / slug(router_spec) / f"{instance_id}.traj.json"}
+        agent_settings |= {"output_path": setup.trajectories / slug(router_spec) / f"{ctx.instance_id}.traj.json"}
     agent = agent_type(model, env, **agent_settings)
     # The agent's own clock is the machine's; prompts get the virtual one.
     agent.extra_template_vars["elapsed_seconds"] = 0
     ctx.clock.template_vars = agent.extra_template_vars
-
+    if fast is not None:  # the fast path learns this trajectory's transitions
+        model.observer = fast.recorder(agent, env, model)
     status, reason, evaluation, exit_status = "unresolved", "", None, "Incomplete"
     # The testbed is a fixed path: a trajectory that may run actions there holds it alone.
-    workdir = setup.suite.workdir_for(instance_id)
+    workdir = setup.suite.workdir_for(ctx.instance_id)
     runs_actions = setup.policy.observation != "error" and setup.suite.has_repos
     testbed = locked(workdir.parent / f"{workdir.name}.lock") if runs_actions else nullcontext()
     try:
         with testbed:
             exit_info = agent.run(instance["problem_statement"])
         exit_status = exit_info.get("exit_status", "")
-        if exit_status == "Incomplete":
-            status, reason = "incomplete", exit_info.get("reason", "")
-        elif exit_status == "Submitted":
-            patch = exit_info.get("submission", "")
-            evaluation, record = cached_evaluate(ctx, evaluator_for(setup.suite), instance, patch)
-            status = "resolved" if record["resolved"] else "unresolved"
+        if model.observer is not None:
+            model.observer.finish(exit_info)
+        status, reason, evaluation = outcome(ctx, setup, instance, exit_info)
     except Incomplete as e:
         status, reason = "incomplete", e.reason
     except Exception as e:  # a crash of the agent or environment ends this trajectory only
         status, reason, exit_status = "incomplete", f"{type(e).__name__}: {e}", "Error"
-    tally = ctx.tally
-    return RunResult(
-        router=router_spec,
-        instance_id=instance_id,
-        sample=setup.sample,
-        status=status,
-        exit_status=exit_status,
-        reason=reason,
-        steps=ctx.steps,
-        spend_usd=ctx.spend_usd,
-        hits=dict(sorted(tally.hits.items())),
-        live=dict(sorted(tally.live.items())),
-        misses=dict(sorted(tally.misses.items())),
-        live_usd=tally.live_usd,
-        observations=env.keys,
-        evaluation=evaluation,
-        approximations=tally.approximations,
-    )
+    return run_result(ctx, router_spec, status, exit_status, reason, evaluation, env.keys)
 
 
 _worker: dict = {}
 
 
 def _init_worker(setup: Setup, budget: LiveBudget) -> None:
-    _worker.update(setup=setup, budget=budget, store=setup.open_store(), factories={})
+    fast = FastPath(setup) if FastPath.applies(setup) else None
+    _worker.update(setup=setup, budget=budget, store=setup.open_store(), factories={}, fast=fast)
 
 
 def _run_one(router_spec: str, instance_id: str) -> RunResult:
     setup, store, factories = _worker["setup"], _worker["store"], _worker["factories"]
     if router_spec not in factories:  # parse the spec (and import a router file) once per worker
         factories[router_spec] = router_factory(router_spec, setup.pool)
-    result = replay_trajectory(  # a fresh router per trajectory
-        setup,
-        router_spec,
-        setup.suite.instance(instance_id),
-        store,
-        _worker["budget"],
-        make_router=factories[router_spec],
+    make_router, instance, fast = factories[router_spec], setup.suite.instance(instance_id), _worker["fast"]
+    if fast is not None:
+        try:
+            router = make_router()  # a fresh router per trajectory
+        except (Exception, SystemExit):
+            router = None  # the agent loop reports it
+        if router is not None:
+            walked = fast.walk(router_spec, router, instance, store, _worker["budget"])
+            if isinstance(walked, RunResult):
+                return walked
+            make_router = lambda: Replayed(walked.decisions, router)  # the agent loop from here, no step asked twice
+    result = replay_trajectory(
+        setup, router_spec, instance, store, _worker["budget"], make_router=make_router, fast=fast
     )
     if setup.policy.goes_live and not result.approximations:  # recording: an exact run joins the recording's manifest
         store.put("run", run_id(result), result.model_dump(mode="json"))

@@ -74,6 +74,67 @@ def tier_models(pool: Pool, model_class: type, config: dict) -> dict:
     return models
 
 
+def tools_for(model_config: dict) -> tuple:
+    """What routers see as the agent's tools: bash as a tool, or none for a text-based model class."""
+    model_class = get_model_class("", model_config.get("model_class", "litellm"))
+    return () if "textbased" in model_class.__name__.lower() else (BASH_TOOL,)
+
+
+def spent_live(ctx: ReplayContext, usd: float) -> None:
+    ctx.budget.add(usd)
+    ctx.tally.live_usd += usd
+
+
+def charge(
+    ctx: ReplayContext,
+    prompt_cache: PromptCacheSimulator,
+    chain: keys.PrefixChain,
+    tier: Tier,
+    key: str,
+    record: dict,
+    source: str,
+    rationale: str | None,
+    router_ms: float,
+) -> float:
+    """Price the served answer through the prompt-cache simulator, advance the clock, log the step."""
+    usage = record["usage"]
+    started_at = ctx.clock.now
+    cost, lookup = prompt_cache.call(
+        tier.name,
+        chain.startswith,
+        depth=len(chain.nodes),
+        node=chain.head,
+        prompt_tokens=usage["prompt_tokens"],
+        output_tokens=usage["completion_tokens"],
+        started_at=started_at,
+    )
+    if ctx.cost_model == "recorded":
+        cost = recorded_cost(tier, usage)
+    ctx.clock.advance(record["latency_ms"])
+    ctx.spend_usd += cost.usd
+    if source == "live":  # the live spend cap counts a call at the price the replay gives it
+        spent_live(ctx, cost.usd)
+    ctx.steps.append(
+        StepTrace(
+            step=len(ctx.steps),
+            tier=tier.name,
+            response=key,
+            source=source,
+            cost_usd=cost.usd,
+            input_tokens=cost.input_tokens,
+            cache_read_tokens=cost.cache_read_tokens,
+            cache_write_tokens=cost.cache_write_tokens,
+            output_tokens=cost.output_tokens,
+            cache_lookup=lookup,
+            started_at=started_at,
+            finished_at=ctx.clock.now,
+            rationale=rationale,
+            router_ms=router_ms,
+        )
+    )
+    return cost.usd
+
+
 class RoutedModel:
     """Answers mini-swe-agent's queries for one trajectory: the router picks the tier, the store the answer."""
 
@@ -88,15 +149,20 @@ class RoutedModel:
         )
         self.config = self.formatter.config
         self.parser_id = json.dumps(model_config, sort_keys=True, default=str)  # what parsing a response depends on
-        self.tools = () if "textbased" in model_class.__name__.lower() else (BASH_TOOL,)
+        self.tools = tools_for(model_config)
         self.chain = keys.PrefixChain()
         self.prompt_cache = PromptCacheSimulator(ctx.pool)
+        self.observer = None
+        """Told of every query and every step served (`query(messages)`, `served(messages, key, cost)`): the fast
+        path learns transitions so."""
 
     # --- mini-swe-agent Model protocol -------------------------------------------------
 
     def query(self, messages: list[dict], **kwargs) -> dict:
         ctx = self.ctx
         head = self.chain.extend_to(messages)
+        if self.observer is not None:
+            self.observer.query(messages)
         context = make_context(
             instance_id=ctx.instance_id,
             step_index=len(ctx.steps),
@@ -134,7 +200,9 @@ class RoutedModel:
             ctx.tally.hits["response"] += 1
         if ctx.fanout and ctx.policy.response == "live":
             self._fan_out(messages, head, skip=tier.name)
-        cost = self._charge(tier, key, record, source, rationale, router_ms)
+        cost = charge(ctx, self.prompt_cache, self.chain, tier, key, record, source, rationale, router_ms)
+        if self.observer is not None:
+            self.observer.served(messages, key, cost)
         return self._message(tier, key, record, cost)
 
     def format_message(self, **kwargs) -> dict:
@@ -160,47 +228,6 @@ class RoutedModel:
         }
 
     # --- internals ------------------------------------------------------------------------
-
-    def _charge(
-        self, tier: Tier, key: str, record: dict, source: str, rationale: str | None, router_ms: float
-    ) -> float:
-        """Price the served answer through the prompt-cache simulator, advance the clock, log the step."""
-        ctx, usage = self.ctx, record["usage"]
-        started_at = ctx.clock.now
-        cost, lookup = self.prompt_cache.call(
-            tier.name,
-            self.chain.startswith,
-            depth=len(self.chain.nodes),
-            node=self.chain.head,
-            prompt_tokens=usage["prompt_tokens"],
-            output_tokens=usage["completion_tokens"],
-            started_at=started_at,
-        )
-        if ctx.cost_model == "recorded":
-            cost = recorded_cost(tier, usage)
-        ctx.clock.advance(record["latency_ms"])
-        ctx.spend_usd += cost.usd
-        if source == "live":  # the live spend cap counts a call at the price the replay gives it
-            self._spent_live(cost.usd)
-        ctx.steps.append(
-            StepTrace(
-                step=len(ctx.steps),
-                tier=tier.name,
-                response=key,
-                source=source,
-                cost_usd=cost.usd,
-                input_tokens=cost.input_tokens,
-                cache_read_tokens=cost.cache_read_tokens,
-                cache_write_tokens=cost.cache_write_tokens,
-                output_tokens=cost.output_tokens,
-                cache_lookup=lookup,
-                started_at=started_at,
-                finished_at=ctx.clock.now,
-                rationale=rationale,
-                router_ms=router_ms,
-            )
-        )
-        return cost.usd
 
     def _message(self, tier: Tier, key: str, record: dict, cost: float) -> dict:
         """What mini-swe-agent's LitellmModel.query does with a provider response. The response is parsed
@@ -234,10 +261,6 @@ class RoutedModel:
             "timestamp": self.ctx.clock.now,
         }
         return message
-
-    def _spent_live(self, usd: float) -> None:
-        self.ctx.budget.add(usd)
-        self.ctx.tally.live_usd += usd
 
     def _approximate(self, tier: Tier, asked: dict, reason: str) -> tuple[str, dict, str]:
         """The nearest recorded answer (replay.nearest); it is charged as usual, at the asked tier's prices."""
@@ -322,9 +345,10 @@ class RoutedModel:
             return 0
         # Never followed, so no cache state of its own: priced as a cold call of its tier.
         usage = record["usage"]
-        self._spent_live(
+        spent_live(
+            self.ctx,
             self.prompt_cache.charge(
                 tier.name, warm=False, prompt_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"]
-            ).usd
+            ).usd,
         )
         return 1

@@ -28,10 +28,12 @@ class Setup:
     sample: int = 0
     fanout: bool = False
     cost_model: str = "simulated"
-    trajectories: Path | None = None
-    """Where the agent writes each replayed trajectory in mini-swe-agent's own format (None: nowhere)."""
     """How replayed steps are priced: `simulated` (the prompt-cache simulator) or `recorded` (the served
     response's provider-reported usage)."""
+    trajectories: Path | None = None
+    """Where the agent writes each replayed trajectory in mini-swe-agent's own format (None: nowhere)."""
+    fast_path: bool = True
+    """Walk transitions learned earlier in this process where a strict replay allows (`replay.fastpath`)."""
     executor: str = "local"
     """What runs the (router × instance) pairs: `local` (processes of this machine) or `ray` (a Ray cluster)."""
     manifest: Manifest | None = None

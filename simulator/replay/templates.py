@@ -38,3 +38,8 @@ def template_variables(*templates: str) -> frozenset[str]:
 
     env = jinja2.Environment()
     return frozenset().union(*(jinja2.meta.find_undeclared_variables(env.parse(t)) for t in templates if t))
+
+
+def agent_templates(agent) -> list[str]:
+    """Every template of an agent config (its agent and model sections)."""
+    return [v for section in (agent.agent, agent.model) for k, v in section.items() if k.endswith("_template")]
