@@ -40,6 +40,12 @@ INCOMPLETE_EXIT = 3  # 1 is an error, 2 a usage error (click)
     default=None,
     help="Also write every replayed trajectory here, in mini-swe-agent's own format (<router>/<instance>.traj.json).",
 )
+@click.option(
+    "--no-fast-path",
+    is_flag=True,
+    help="Replay every trajectory through the agent loop (the fast path walks transitions learned earlier in this "
+    "command, with the same results).",
+)
 @report_options
 @click.option(
     "--fail-on-incomplete",
@@ -58,13 +64,14 @@ def replay_command(
     executor,
     cost_model,
     trajectories,
+    no_fast_path,
     fail_on_incomplete,
     quiet,
     **report_files,
 ):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
     setup, routers, instances = replay_setup(recording, on_miss, cache_dir, sample, routers, instances, cost_model)
-    setup.trajectories, setup.executor = trajectories, executor
+    setup.trajectories, setup.executor, setup.fast_path = trajectories, executor, not no_fast_path
     if not routers or not instances:
         fail("the recording has no runs: name --router and --instance")
     source = report_source(setup, recording)
