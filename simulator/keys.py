@@ -116,9 +116,21 @@ def tier_spec(model: str, params: dict) -> dict:
     return {"model": model, "params": {k: params[k] for k in OUTPUT_PARAMS if params.get(k) is not None}}
 
 
-def response_key(prefix: str, spec: dict | bytes, sample: int) -> str:
-    """`spec` may be given as its canonical JSON already (a replay asks the same tiers at every step)."""
-    return sha256("response", prefix, spec if isinstance(spec, bytes) else canonical_json(spec), str(sample))
+def response_key(prefix: str, spec: dict, sample: int) -> str:
+    return sha256("response", prefix, canonical_json(spec), str(sample))
+
+
+def response_keyer(spec: dict, sample: int):
+    """`response_key(prefix, spec, sample)` as a function of the prefix (what a replay asks at every step)."""
+    seeded = hashlib.sha256(b"response\x00")
+    rest = b"\x00" + canonical_json(spec) + b"\x00" + str(sample).encode() + b"\x00"
+
+    def key(prefix: str) -> str:
+        h = seeded.copy()
+        h.update(prefix.encode() + rest)
+        return h.hexdigest()
+
+    return key
 
 
 def environment_root(env_spec: dict, instance_id: str) -> str:

@@ -131,7 +131,10 @@ class Objects(MutableMapping):
         return value
 
     def get(self, item, default=None):
-        return self[item] if item in self._entries else default
+        value = self._entries.get(item, default)
+        if type(value) is Encoded:
+            value = self._entries[item] = value.decode(item[0])
+        return value
 
     def __contains__(self, item) -> bool:
         return item in self._entries

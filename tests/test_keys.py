@@ -163,3 +163,9 @@ def test_observation_chain_ignores_tool_call_ids_and_depends_on_history():
 
 def test_patch_normalization():
     assert keys.evaluation_key({}, "i", "diff\r\n+x\r\n") == keys.evaluation_key({}, "i", "diff\n+x\n\n")
+
+
+@given(st.dictionaries(text, json_values, max_size=4), st.text(), st.integers(0, 99), st.text(max_size=70))
+def test_a_response_keyer_gives_the_response_key(params, model, sample, prefix):
+    spec = keys.tier_spec(model, params)
+    assert keys.response_keyer(spec, sample)(prefix) == keys.response_key(prefix, spec, sample)

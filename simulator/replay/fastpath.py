@@ -141,7 +141,7 @@ class FastPath:
         self.limits = LoopLimits(**setup.agent.agent)
         self.tools = tools_for(setup.agent.model)
         self.run_config = setup.run_config
-        self.tiers = {t.name: (t, keys.canonical_json(t.spec)) for t in setup.pool.tiers}
+        self.tiers = {t.name: (t, keys.response_keyer(t.spec, setup.sample)) for t in setup.pool.tiers}
         self.walked = self.handed_over = 0  # trajectories walked to the end / handed to the agent loop
 
     @staticmethod
@@ -206,16 +206,17 @@ class FastPath:
                 break
             router_ms = (time.perf_counter() - asked) * 1000
             decisions.append((tier_name, rationale))
-            tier, spec = self.tiers[tier_name]
-            key = keys.response_key(chain.head, spec, ctx.sample)
+            tier, response_key = self.tiers[tier_name]
+            key = response_key(chain.head)
             record = store.get("response", key)
             if record is None:
                 return Handover(decisions)
             ctx.tally.hits["response"] += 1
             cost = charge(ctx, cache, chain, tier, key, record, "hit", rationale, router_ms)
-            transition = self.transitions.get(
-                (self.setup_key, key, env_node, step, format_errors, *self.path(agent_cost + cost, ctx.clock.now))
-            )
+            state = (self.setup_key, key, env_node, step, format_errors)
+            if self.path_variables:
+                state += self.path(agent_cost + cost, ctx.clock.now)
+            transition = self.transitions.get(state)
             if transition is None:
                 return Handover(decisions)
             agent_cost += cost
