@@ -200,11 +200,11 @@ def draw_strip(ax, report: dict) -> None:
     longest = max((len(run["steps"]) for _, run in rows if run), default=1)
     ax.set_xlim(-0.6, max(longest, 1) - 0.4)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=FONT - 0.5)
-    for tick, (_, run) in zip(ax.get_yticklabels(), rows):
+    # A router's name heads its rows across the whole width (its row has no cells), so no name is cut.
+    ax.set_yticks(range(len(rows)), [label if run else "" for label, run in rows], fontsize=FONT - 0.5)
+    for y, (label, run) in enumerate(rows):
         if run is None:
-            tick.set_fontweight("bold")
-            tick.set_fontsize(FONT)
+            ax.text(-0.55, y, label, va="center", ha="left", fontsize=FONT, fontweight="bold", clip_on=False)
     ax.tick_params(axis="y", length=0)
     if longest <= 40:
         ax.set_xticks(range(longest))
@@ -229,7 +229,8 @@ def _figure(report: dict, panels: tuple[str, ...]) -> Figure:
     """Panels stacked top to bottom on a fixed layout (inches), so the picture never depends on a layout solver."""
     fig = Figure(figsize=(WIDTH_IN, 1), dpi=DPI)
     renderer = FigureCanvasAgg(fig).get_renderer()
-    label_in = max(_text_px(renderer, label)[0] for label, _ in strip_rows(report)) / DPI + 0.2
+    label_in = max((_text_px(renderer, label, FONT - 0.5)[0] for label, run in strip_rows(report) if run), default=0)
+    label_in = label_in / DPI + 0.2
     heights = {"frontier": FRONTIER_IN, "strip": ROW_IN * len(strip_rows(report))}
     margins = {"frontier": (0.75, 0.3), "strip": (label_in, 0.95)}  # left, right
     top, gap, bottom = 0.45, 1.05, 0.55
