@@ -196,3 +196,18 @@ def _repoint_pool(recording, api_base: str) -> None:
     for tier in manifest["pool"]["tiers"]:
         tier["api_base"] = api_base
     (recording / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+@pytest.mark.live
+def test_record_on_ray_fills_the_shared_store_and_replays_exactly(pg_server, smollm2_api_base, tmp_path):
+    url = fresh_database(pg_server)
+    write_pool(tmp_path / "pool.yaml", smollm2_api_base)
+    write_agent(tmp_path / "agent.yaml", step_limit=2)
+    pairs = ["-r", "always:low", "-r", "always:high", "-i", INSTANCE, "-i", "twinsim__wordfreq-1"]
+    common = ["--pool", str(tmp_path / "pool.yaml"), "--agent", str(tmp_path / "agent.yaml"), "-q"]
+    twinsim(
+        "record", *common, *pairs, "--store", url, "--out", str(tmp_path / "rec"), "--executor", "ray", cwd=tmp_path
+    )
+    local = json.loads(twinsim("replay", str(tmp_path / "rec"), "--json", "-", "-q").stdout)
+    assert [r["fidelity"] for r in local["runs"]] == ["exact"] * 4
+    assert sum(r["live"].get("response", 0) for r in local["runs"]) == 0
