@@ -6,7 +6,9 @@ refused with the line that is wrong. Writing is byte-reproducible (sorted
 lines, gzip without timestamp or name).
 """
 
+import datetime
 import gzip
+import importlib.metadata
 import json
 import zlib
 from collections.abc import Iterable, MutableMapping
@@ -134,6 +136,26 @@ def recording_from_store(store: Store, manifest: Manifest) -> Recording:
     sessions = [v for _, v in store.iter("session")] + manifest.made_with.get("sessions", [])
     made_with = manifest.made_with | {"sessions": _dated(sessions)} if sessions else manifest.made_with
     return Recording(manifest.model_copy(update={"runs": _ordered(runs), "made_with": made_with}), objects)
+
+
+def export_store(store: Store, manifest: Manifest, out: Path | str) -> Recording:
+    """Write the store's objects and runs as a recording at OUT, merged with what is there (the store wins)."""
+    recording = recording_from_store(store, manifest)
+    if (Path(out) / MANIFEST).is_file():
+        recording = merge(recording, load_recording(out))
+    save_recording(recording, out)
+    return recording
+
+
+def session(command: str, wall_sec: float) -> dict:
+    """A manifest session: the command, its date, its live wall time and the versions that ran it."""
+    versions = {p: importlib.metadata.version(p) for p in ("twinsim", "mini-swe-agent", "litellm", "swebench")}
+    return {
+        "command": command,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "live_wall_sec": round(wall_sec, 1),
+        "versions": versions,
+    }
 
 
 def import_recording(recording: Recording, store: Store) -> int:

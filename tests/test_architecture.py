@@ -22,6 +22,7 @@ STAGES = [
     ("simulator.report",),
     ("simulator.localmodels",),
     ("simulator.cli", "simulator.__main__"),
+    ("simulator.testing", "simulator.pytest_plugin"),
 ]
 MAX_LINES = 400
 

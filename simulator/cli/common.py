@@ -1,7 +1,5 @@
 """What every command shares: clean errors, the miss-policy option, opening a recording, writing reports."""
 
-import datetime
-import importlib.metadata
 import json
 import shlex
 import sys
@@ -375,11 +373,7 @@ def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 
 
 def session(wall_sec: float) -> dict:
-    """A manifest session: the command, its date, its live wall time and the versions that ran it."""
-    versions = {p: importlib.metadata.version(p) for p in ("twinsim", "mini-swe-agent", "litellm", "swebench")}
-    return {
-        "command": scrub_url(shlex.join(["twinsim", *sys.argv[1:]])),
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "live_wall_sec": round(wall_sec, 1),
-        "versions": versions,
-    }
+    """A manifest session of this command (a database URL in it without its password)."""
+    from simulator.recording import session as recording_session
+
+    return recording_session(scrub_url(shlex.join(["twinsim", *sys.argv[1:]])), wall_sec)

@@ -38,10 +38,7 @@ def claim_cache(store, manifest, cache_dir: Path) -> None:
 
 def export(store, manifest, out: Path) -> None:
     """Write the store's objects and runs as a recording at OUT, merged with what is there."""
-    from simulator.recording import load_recording, merge, recording_from_store, save_recording
+    from simulator.recording import export_store
 
-    recording = recording_from_store(store, manifest)
-    if (out / "manifest.json").is_file():
-        recording = merge(recording, load_recording(out))
-    save_recording(recording, out)
+    recording = export_store(store, manifest, out)
     console.print(f"wrote {out}: {len(recording.objects)} objects, {len(recording.manifest.runs)} runs")

@@ -130,9 +130,14 @@ def _run_one(router_spec: str, instance_id: str) -> RunResult:
     result = replay_trajectory(
         setup, router_spec, instance, store, _worker["budget"], make_router=make_router, fast=fast
     )
-    if setup.policy.goes_live and not result.approximations:  # recording: an exact run joins the recording's manifest
-        store.put("run", run_id(result), result.model_dump(mode="json"))
+    keep_run(setup, store, result)
     return result
+
+
+def keep_run(setup: Setup, store: Store, result: RunResult) -> None:
+    """When recording, an exact run joins the recording's manifest (through the store)."""
+    if setup.policy.goes_live and not result.approximations:
+        store.put("run", run_id(result), result.model_dump(mode="json"))
 
 
 def run_replays(

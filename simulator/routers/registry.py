@@ -67,6 +67,18 @@ def router_factory(spec: str, pool: Pool) -> Callable[[], Router]:
     return factory
 
 
+def factory_of(target: Any, label: str) -> Callable[[], Router]:
+    """A factory of fresh routers from a router given as code: a class (instantiated), a router object
+    (deep-copied, so trajectories share no state) or a function (asked at every step)."""
+    if isinstance(target, type):
+        return target
+    if hasattr(target, "select"):
+        return lambda: copy.deepcopy(target)
+    if callable(target):
+        return lambda: FunctionRouter(target)
+    raise ValueError(f"router {label!r} is neither a class, an object with select(), nor a function")
+
+
 def _factory(spec: str, pool: Pool) -> Callable[[], Router]:
     name, _, arg = spec.partition(":")
     if name in ("http", "https"):
@@ -76,14 +88,7 @@ def _factory(spec: str, pool: Pool) -> Callable[[], Router]:
         cls = builtin(name)
         build = lambda: cls.from_spec(arg, pool)
     else:
-        target = _load_attr(spec)
-        if isinstance(target, type):
-            return target
-        if hasattr(target, "select"):
-            return lambda: copy.deepcopy(target)
-        if callable(target):
-            return lambda: FunctionRouter(target)
-        raise ValueError(f"router {spec!r} is neither a class, an object with select(), nor a function")
+        return factory_of(_load_attr(spec), spec)
     try:
         build()
     except (ValueError, KeyError) as e:
