@@ -3,6 +3,8 @@
 import importlib.metadata
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -152,3 +154,21 @@ def test_recording_modes_call_live_and_write_into_the_recording(
     # What was recorded now replays strictly, with no live call.
     assert run_live(pytester, "none") == (0, 0)
     shutil.rmtree(recording)
+
+
+def test_the_ci_example_passes_and_its_baseline_is_todays_replay(tmp_path):
+    example = ROOT / "examples" / "ci"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *plugin_args(), "-p", "no:cacheprovider", "-q", str(example)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout + result.stderr
+    fresh = twinsim("replay", str(QUICKSTART), "-r", "always:high", "--json", "-", "-q").stdout
+    assert fresh == (example / "baseline.json").read_text()  # regenerate it with the command in the README
+    (tmp_path / "fresh.json").write_text(fresh)
+    gate = twinsim("check", str(tmp_path / "fresh.json"), "--baseline", str(example / "baseline.json"))
+    assert gate.stdout.startswith("PASS always:high")
+    assert "uses: actions/checkout" in (example / "github-actions.yml").read_text()
