@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulator import keys
 
+DEFAULT_SELECT_TIMEOUT_SEC = 30.0  # how long an in-process router may take to choose a tier (--select-timeout)
 TIER_IDS = {"low": 0, "mid": 1, "mid_high": 2, "high": 3}  # TwinRouterBench's tier ids
 
 

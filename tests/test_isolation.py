@@ -7,11 +7,15 @@ recording next to a good router whose runs must come out as without it.
 import copy
 import json
 import pickle
+import signal
+import time
 from pathlib import Path
 
 import pytest
+from conftest import twinsim
 
 from simulator.report.aggregate import build_report, deterministic
+from simulator.routers.deadline import time_limit
 from simulator.routers.readonly import FrozenDict, FrozenList, freeze
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +31,11 @@ FAULTY = {
     "nested": "def select(ctx):\n    for m in ctx.messages:\n        if m.get('extra'):\n"
     "            m['extra'].clear()\n    return 'high'\n",
     "garbage": "def select(ctx):\n    return {'tier': 'high'}\n",
+    "sleeps": "import time\ndef select(ctx):\n    time.sleep(60)\n",
+    "swallows": "import time\ndef select(ctx):\n    while True:\n        try:\n            time.sleep(60)\n"
+    "        except Exception:\n            pass\n",
+    "swallows_all": "import time\ndef select(ctx):\n    try:\n        time.sleep(60)\n    except BaseException:\n"
+    "        pass\n    return 'high'\n",
     # made once to check the spec, then once per trajectory: the second trajectory's router exits
     "exits_when_made": "import sys\nMADE = []\nclass Router:\n    def __init__(self):\n        MADE.append(1)\n"
     "        if len(MADE) == 3:\n            sys.exit(4)\n    def select(self, ctx):\n        return 'high'\n",
@@ -38,6 +47,9 @@ EXPECTED = {
     "appends": "at step 0 of {i} raised TypeError: FrozenList.append: router context messages are read-only",
     "nested": "of {i} raised TypeError: FrozenDict.clear: router context messages are read-only",
     "garbage": "at step 0 of {i} returned {{'tier': 'high'}}; expected a RouterDecision or a tier name",
+    "sleeps": "at step 0 of {i}: no answer within 1 s (--select-timeout)",
+    "swallows": "at step 0 of {i}: no answer within 1 s (--select-timeout)",
+    "swallows_all": "at step 0 of {i}: no answer within 1 s (--select-timeout)",
     "exits_when_made": "could not be made for {i}: SystemExit: 4",
 }
 
@@ -52,7 +64,8 @@ def replay(routers: list[str], jobs: int = 1) -> list:
     from simulator.replay.engine import run_replays
     from simulator.replay.setup import Setup
 
-    return run_replays(Setup.from_recording(QUICKSTART), routers, INSTANCES, jobs=jobs, show_progress=False)
+    setup = Setup.from_recording(QUICKSTART, select_timeout_sec=1.0)
+    return run_replays(setup, routers, INSTANCES, jobs=jobs, show_progress=False)
 
 
 def good_part(results: list) -> dict:
@@ -101,11 +114,39 @@ def test_a_router_that_exits_before_it_exists_is_a_bad_spec(tmp_path, source, me
         router_factory(str(path), Setup.from_recording(QUICKSTART).pool)
 
 
-def test_a_router_exiting_in_a_worker_process_fails_only_its_trajectories(tmp_path, alone):
-    spec = router_file(tmp_path, "exits")
+@pytest.mark.parametrize("name", ["exits", "sleeps"])
+def test_a_faulty_router_in_a_worker_process_fails_only_its_trajectories(tmp_path, alone, name):
+    spec = router_file(tmp_path, name)
     results = replay([spec, GOOD], jobs=2)
-    assert {r.status for r in results if r.router == spec} == {"incomplete"}
+    for run in results[: len(INSTANCES)]:
+        assert run.router == spec and EXPECTED[name].format(i=run.instance_id) in run.reason
     assert good_part(results) == alone
+
+
+def test_select_timeout_flag_on_the_command_line(tmp_path):
+    spec = router_file(tmp_path, "sleeps")
+    args = ["replay", str(QUICKSTART), "-r", spec, "-i", INSTANCES[0], "--json", "-", "-q"]
+    (run,) = json.loads(twinsim(*args, "--select-timeout", "0.5").stdout)["runs"]
+    assert run["reason"] == f"router {spec!r} at step 0 of {INSTANCES[0]}: no answer within 0.5 s (--select-timeout)"
+    refused = twinsim(*args, "--select-timeout", "-1", check=False)
+    assert refused.returncode == 2 and "--select-timeout" in refused.stderr
+
+
+def test_an_alarm_set_outside_still_fires_after_a_time_limit():
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(time.monotonic()))
+    try:
+        start = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, 0.4)
+        with time_limit(5) as deadline:  # longer than the outer alarm: left alone
+            time.sleep(0.05)
+        with time_limit(0.1) as inner:
+            time.sleep(0.05)
+        time.sleep(1)
+        assert not deadline.expired and not inner.expired and len(fired) == 1 and fired[0] - start >= 0.39
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --- the read-only views themselves ----------------------------------------------------------

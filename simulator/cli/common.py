@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from simulator.config import DEFAULT_SELECT_TIMEOUT_SEC
 from simulator.pgstore import is_database_url, scrub_url
 from simulator.recording import RecordingError
 from simulator.replay.context import MissPolicy
@@ -79,6 +80,14 @@ EXECUTOR = click.option(
     help="Run the (router × instance) pairs here (--jobs processes) or as Ray tasks on the cluster at RAY_ADDRESS "
     "(else a local one; pip install 'twinsim[scale]'). Reports are the same.",
 )
+SELECT_TIMEOUT = click.option(
+    "--select-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SELECT_TIMEOUT_SEC,
+    show_default=True,
+    help="Seconds a router may take to choose a tier before its trajectory ends incomplete (0: no limit; an HTTP "
+    "router keeps its own #timeout).",
+)
 
 
 def fail(message: str) -> None:
@@ -125,11 +134,23 @@ def check_routers(setup: Setup, routers, instances=()) -> None:
 
 
 def replay_setup(
-    recording: Path, on_miss: str, cache_dir: Path, sample: int, routers=(), instances=(), cost_model="simulated"
+    recording: Path,
+    on_miss: str,
+    cache_dir: Path,
+    sample: int,
+    routers=(),
+    instances=(),
+    cost_model="simulated",
+    select_timeout=DEFAULT_SELECT_TIMEOUT_SEC,
 ) -> tuple[Setup, list[str], list[str]]:
     """A recording ready to replay, with the routers and instances to replay (given, else those it ran), checked."""
     setup = open_setup(
-        recording, policy=parse_policy(on_miss), cache_dir=cache_dir, sample=sample, cost_model=cost_model
+        recording,
+        policy=parse_policy(on_miss),
+        cache_dir=cache_dir,
+        sample=sample,
+        cost_model=cost_model,
+        select_timeout_sec=select_timeout,
     )
     recorded_routers, recorded_instances = setup.recorded_runs
     routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
@@ -155,6 +176,7 @@ def _replay_option_list(prefix: str) -> list:
         ),
         JOBS,
         COST_MODEL,
+        SELECT_TIMEOUT,
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]
 
@@ -176,10 +198,12 @@ def recording_options(command):
 
 
 def replayed_report(
-    recording: Path, routers, instances, *, on_miss, cache_dir, sample, jobs, cost_model, quiet
+    recording: Path, routers, instances, *, on_miss, cache_dir, sample, jobs, cost_model, select_timeout, quiet
 ) -> tuple[Setup, dict]:
     """The setup and the report of `routers` replayed on `instances` (none: those it ran) of RECORDING."""
-    setup, routers, instances = replay_setup(recording, on_miss, cache_dir, sample, routers, instances, cost_model)
+    setup, routers, instances = replay_setup(
+        recording, on_miss, cache_dir, sample, routers, instances, cost_model, select_timeout
+    )
     results = replay(setup, routers, instances, jobs=jobs, quiet=quiet)
     return setup, report_of(setup, results, report_source(setup, recording))
 

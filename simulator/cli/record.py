@@ -9,6 +9,7 @@ from simulator.cli.common import (
     CACHE_DIR,
     EXECUTOR,
     JOBS,
+    SELECT_TIMEOUT,
     check_routers,
     console,
     fail,
@@ -58,6 +59,7 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 @click.option("--sample", type=int, default=0, show_default=True)
 @JOBS
 @EXECUTOR
+@SELECT_TIMEOUT
 @report_options
 @click.option("--quiet", "-q", is_flag=True)
 def record_command(
@@ -73,6 +75,7 @@ def record_command(
     sample,
     jobs,
     executor,
+    select_timeout,
     quiet,
     **report_files,
 ):
@@ -98,6 +101,7 @@ def record_command(
         sample=sample,
         fanout=fanout,
         executor=executor,
+        select_timeout_sec=select_timeout,
     )
     instances = instances or [i["instance_id"] for i in suite.instances]
     check_routers(setup, routers, instances)

@@ -63,6 +63,7 @@ def replay_command(
     jobs,
     executor,
     cost_model,
+    select_timeout,
     trajectories,
     no_fast_path,
     fail_on_incomplete,
@@ -70,7 +71,9 @@ def replay_command(
     **report_files,
 ):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
-    setup, routers, instances = replay_setup(recording, on_miss, cache_dir, sample, routers, instances, cost_model)
+    setup, routers, instances = replay_setup(
+        recording, on_miss, cache_dir, sample, routers, instances, cost_model, select_timeout
+    )
     setup.trajectories, setup.executor, setup.fast_path = trajectories, executor, not no_fast_path
     if not routers or not instances:
         fail("the recording has no runs: name --router and --instance")

@@ -8,6 +8,7 @@ import click
 from simulator.bank import bank_jsonl, load_bank
 from simulator.cli.common import (
     JOBS,
+    SELECT_TIMEOUT,
     check_routers,
     fail,
     open_setup,
@@ -214,10 +215,13 @@ def static_score(bank, routers, pool, pricing, tokenizers, train, folds, json_pa
     default=None,
     help="Write the static-vs-dynamic picture here.",
 )
+@SELECT_TIMEOUT
 @click.option("--quiet", "-q", is_flag=True)
-def gap_command(recording, bank, routers, instances, on_miss, pricing, tokenizers, jobs, json_path, png, quiet):
+def gap_command(
+    recording, bank, routers, instances, on_miss, pricing, tokenizers, jobs, json_path, png, select_timeout, quiet
+):
     """Each router's static scores on BANK next to its replay on RECORDING, and their rank correlation."""
-    setup = open_setup(recording, policy=parse_policy(on_miss))
+    setup = open_setup(recording, policy=parse_policy(on_miss), select_timeout_sec=select_timeout)
     manifest = setup.manifest
     recorded_routers, recorded_instances = setup.recorded_runs
     routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)

@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulator.config import AgentConfig, Pool
+from simulator.config import DEFAULT_SELECT_TIMEOUT_SEC, AgentConfig, Pool
 from simulator.recording import Recording, RecordingError, load_recording, read_manifest
 from simulator.records import Manifest
 from simulator.replay.context import MissPolicy
@@ -36,6 +36,8 @@ class Setup:
     """Walk transitions learned earlier in this process where a strict replay allows (`replay.fastpath`)."""
     executor: str = "local"
     """What runs the (router × instance) pairs: `local` (processes of this machine) or `ray` (a Ray cluster)."""
+    select_timeout_sec: float = DEFAULT_SELECT_TIMEOUT_SEC
+    """How long a router's select() may take before its trajectory ends incomplete (0: no limit)."""
     manifest: Manifest | None = None
     """The recording's manifest (its runs, sessions, name), when there is a recording."""
     _loaded: Recording | None = field(default=None, repr=False, compare=False)
@@ -82,7 +84,7 @@ class Setup:
             max_steps=int(self.agent.agent.get("step_limit", 0)),
             budget_usd=float(self.agent.agent.get("cost_limit", 0.0)),
             wallclock_ttl_sec=self.pool.cache_ttl_sec,
-            select_timeout_sec=0.0,
+            select_timeout_sec=self.select_timeout_sec,
         )
 
     def environment_spec(self, instance: dict) -> dict:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from simulator.config import Pool
 from simulator.keys import SEMANTIC_FIELDS
+from simulator.routers.deadline import SelectTimeout, time_limit
 from simulator.routers.readonly import FrozenList
 
 
@@ -114,14 +115,24 @@ def context_json(ctx: RouterContext) -> dict:
 
 
 def decide(router: Router, label: str, ctx: RouterContext, pool: Pool) -> tuple[str, str | None]:
-    """Ask the router; return (tier name, rationale) or raise RouterError naming router, step and instance."""
+    """Ask the router; return (tier name, rationale) or raise RouterError naming router, step and instance.
+
+    Whatever the router raises (`sys.exit` included, not Ctrl-C) becomes that error, and so does running past
+    `run_config.select_timeout_sec`; a router with its own `timeout_sec` (the HTTP router) keeps that instead."""
     where = f"router {label!r} at step {ctx.step_index} of {ctx.instance_id}"
+    limit = 0.0 if getattr(router, "timeout_sec", None) else ctx.run_config.select_timeout_sec
+    deadline = None
     try:
-        decision = router.select(ctx)
-    except RouterError as e:  # the router's own account of what went wrong (e.g. an HTTP router's endpoint)
-        raise RouterError(f"{where}: {e}") from e
-    except (Exception, SystemExit) as e:  # sys.exit() in a router ends its trajectory, not the replay
+        with time_limit(limit) as deadline:
+            decision = router.select(ctx)
+    except (Exception, SystemExit, SelectTimeout) as e:
+        if deadline is not None and deadline.expired:
+            raise RouterError(f"{where}: no answer within {limit:g} s (--select-timeout)") from None
+        if isinstance(e, RouterError):  # the router's own account of what went wrong (e.g. an HTTP router's endpoint)
+            raise RouterError(f"{where}: {e}") from e
         raise RouterError(f"{where} raised {type(e).__name__}: {e}") from e
+    if deadline.expired:  # it swallowed the timeout and answered late
+        raise RouterError(f"{where}: no answer within {limit:g} s (--select-timeout)")
     model_id, rationale = (
         (decision, None)
         if isinstance(decision, str)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from simulator.bank import gold_tier_id, tier_ids, trajectories
-from simulator.config import Pool
+from simulator.config import DEFAULT_SELECT_TIMEOUT_SEC, Pool
 from simulator.records import fixed
 from simulator.routers.builtin import spec_number
 from simulator.routers.knn import KnnIndex, KnnRouter, knn_params
@@ -54,7 +54,7 @@ def predict(
     ids, top = tier_ids(pool), pool.names[-1]
     counter = counter or TokenCounter()
     run_config = run_config or RunConfig(
-        **STATIC_RUN_CONFIG, wallclock_ttl_sec=pool.cache_ttl_sec, select_timeout_sec=0.0
+        **STATIC_RUN_CONFIG, wallclock_ttl_sec=pool.cache_ttl_sec, select_timeout_sec=DEFAULT_SELECT_TIMEOUT_SEC
     )
     scored = []
     for key, steps in trajectories(rows).items():
