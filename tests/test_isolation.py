@@ -6,8 +6,11 @@ recording next to a good router whose runs must come out as without it.
 
 import copy
 import json
+import os
 import pickle
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -199,3 +202,53 @@ def test_copies_of_views_are_plain_and_editable():
         made[1]["extra"]["actions"].append({"command": "rm -rf /"})
         made.append({})
     assert messages == MESSAGES
+
+
+# --- Ctrl-C -----------------------------------------------------------------------------------
+
+BLOCKS = """import os, time
+from pathlib import Path
+
+def select(ctx):
+    if ctx.instance_id not in {FREE!r}:
+        (Path(os.environ["TWINSIM_TEST_MARKS"]) / ctx.instance_id).touch()
+        time.sleep(120)
+    return "high"
+"""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_writes_the_partial_report_of_what_finished_and_exits_130(tmp_path, jobs):
+    """Ctrl-C as a terminal sends it (to the whole process group) once the router blocks on every worker."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    router = tmp_path / "blocks.py"
+    router.write_text(BLOCKS.replace("{FREE!r}", repr(set(INSTANCES))))
+    out = tmp_path / "report.json"
+    four = [*INSTANCES, "twinsim__pagekit-1", "twinsim__slugger-1"]
+    args = ["replay", str(QUICKSTART), "-r", str(router), "-r", GOOD, "--select-timeout", "0", "-j", str(jobs)]
+    args += [a for i in four for a in ("-i", i)] + ["--json", str(out), "-q"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", *args],
+        cwd=ROOT,
+        env=os.environ | {"TWINSIM_TEST_MARKS": str(marks)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(list(marks.iterdir())) < jobs and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)  # the finished results reach the parent
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr
+    assert "the report holds the 2 of 8 trajectories that finished" in stderr.replace("\n", " ")
+    report = json.loads(out.read_text())
+    assert report["partial"] == {"finished": 2, "planned": 8}
+    assert [(r["router"], r["instance_id"], r["status"]) for r in report["runs"]] == [
+        (str(router), "twinsim__tempconv-1", "unresolved"),
+        (str(router), "twinsim__wordfreq-1", "resolved"),
+    ]

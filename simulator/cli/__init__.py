@@ -18,8 +18,20 @@ from simulator.cli.replay import (
 from simulator.cli.static import gap_command, static_group
 from simulator.cli.sweep import sweep_command
 
+INTERRUPTED_EXIT = 130  # what a shell reports for a command stopped by Ctrl-C
 
-@click.group()
+
+class Commands(click.Group):
+    def invoke(self, ctx: click.Context):
+        """Ctrl-C ends a command with a one-line notice and exit status 130, not a traceback or click's "Aborted!"."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(INTERRUPTED_EXIT)
+
+
+@click.group(cls=Commands)
 @click.version_option(__version__, prog_name="twinsim")
 def main() -> None:
     """Record and replay routed agent trajectories from a content-addressed cache."""

@@ -1,7 +1,6 @@
 """What every command shares: clean errors, the miss-policy option, opening a recording, writing reports."""
 
 import json
-import shlex
 import sys
 from collections import Counter
 from contextlib import contextmanager
@@ -11,14 +10,13 @@ import click
 from rich.console import Console
 
 from simulator.config import DEFAULT_SELECT_TIMEOUT_SEC
-from simulator.pgstore import is_database_url, scrub_url
+from simulator.pgstore import is_database_url
 from simulator.recording import RecordingError
 from simulator.replay.context import MissPolicy
 from simulator.replay.promptcache import COST_MODELS
 from simulator.replay.setup import Setup
 
 console = Console(stderr=True)
-
 
 COST_MODEL = click.option(
     "--cost-model",
@@ -31,8 +29,6 @@ COST_MODEL = click.option(
 JOBS = click.option(
     "--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Trajectories replayed in parallel."
 )
-
-
 RECORDING = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
@@ -70,8 +66,6 @@ MAX_LIVE_USD = click.option(
 INSTANCES = click.option(
     "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
 )
-
-
 EXECUTOR = click.option(
     "--executor",
     type=click.Choice(["local", "ray"]),
@@ -85,8 +79,7 @@ SELECT_TIMEOUT = click.option(
     type=click.FloatRange(min=0),
     default=DEFAULT_SELECT_TIMEOUT_SEC,
     show_default=True,
-    help="Seconds a router may take to choose a tier before its trajectory ends incomplete (0: no limit; an HTTP "
-    "router keeps its own #timeout).",
+    help="Seconds a router may take per step, else its trajectory ends incomplete (0: no limit; HTTP: its #timeout).",
 )
 
 
@@ -291,6 +284,7 @@ def run_and_report(
     trb_dir,
     timings,
 ) -> list:
+    from simulator.replay.engine import Interrupted
     from simulator.report.aggregate import deterministic, report_csv, report_json
     from simulator.report.tables import incomplete_warnings, print_table
     from simulator.report.trb import check_target
@@ -298,8 +292,12 @@ def run_and_report(
     if trb_dir:
         with user_errors():
             check_target(trb_dir)  # before the replay, not after it
-    results = replay(setup, routers, instances, jobs=jobs, quiet=quiet, max_live_usd=max_live_usd)
-    report = report_of(setup, results, source)
+    interrupted = None
+    try:
+        results = replay(setup, routers, instances, jobs=jobs, quiet=quiet, max_live_usd=max_live_usd)
+    except Interrupted as e:  # Ctrl-C: report what finished, marked partial, then stop as interrupted
+        results, interrupted = e.finished, e
+    report = report_of(setup, results, source) | ({"partial": interrupted.partial} if interrupted else {})
     saved = report if timings else deterministic(report)
     if json_path == "-":
         sys.stdout.write(report_json(saved))
@@ -322,6 +320,9 @@ def run_and_report(
                 fail(f"cannot write {path}: {e}")
     if trb_dir:
         write_trb(report, trb_dir)
+    if interrupted:
+        console.print(f'[yellow]interrupted:[/] the report holds the {interrupted} (marked "partial")')
+        raise interrupted
     return results
 
 
@@ -394,10 +395,3 @@ def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     for row in rows:
         table.add_row(*row)
     wide_console(table).print(table)
-
-
-def session(wall_sec: float) -> dict:
-    """A manifest session of this command (a database URL in it without its password)."""
-    from simulator.recording import session as recording_session
-
-    return recording_session(scrub_url(shlex.join(["twinsim", *sys.argv[1:]])), wall_sec)

@@ -16,11 +16,10 @@ from simulator.cli.common import (
     open_setup,
     parse_policy,
     print_table,
-    session,
     user_errors,
     write_json,
 )
-from simulator.cli.stores import claim_cache, export, store_at
+from simulator.cli.stores import claim_cache, export, session, store_at
 from simulator.replay.context import LiveBudget
 
 

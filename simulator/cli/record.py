@@ -15,9 +15,8 @@ from simulator.cli.common import (
     fail,
     report_options,
     run_and_report,
-    session,
 )
-from simulator.cli.stores import SETUP_KEY, claim_cache, export, store_at, where
+from simulator.cli.stores import SETUP_KEY, claim_cache, export, session, store_at, where
 from simulator.config import builtin_names, load_agent_config, load_pool
 from simulator.pgstore import is_database_url
 from simulator.recording import (
@@ -108,18 +107,26 @@ def record_command(
     store = store_at(cache_dir)
     claim_cache(store, manifest, cache_dir)
     start = time.monotonic()
-    run_and_report(
-        setup,
-        routers,
-        instances,
-        jobs=jobs,
-        max_live_usd=max_live_usd,
-        source={"name": out.name, "suite": manifest.suite, "sample": sample, "pool": pool_.model_dump(mode="json")},
-        quiet=quiet,
-        **report_files,
-    )
-    put_sessions(store, [session(time.monotonic() - start)])  # kept with the cache: a later export names it too
-    export(store, manifest, out)
+
+    def save() -> None:
+        put_sessions(store, [session(time.monotonic() - start)])  # kept with the cache: a later export names it too
+        export(store, manifest, out)
+
+    try:
+        run_and_report(
+            setup,
+            routers,
+            instances,
+            jobs=jobs,
+            max_live_usd=max_live_usd,
+            source={"name": out.name, "suite": manifest.suite, "sample": sample, "pool": pool_.model_dump(mode="json")},
+            quiet=quiet,
+            **report_files,
+        )
+    except KeyboardInterrupt:  # what was recorded so far is kept (every object in the cache is whole)
+        save()
+        raise
+    save()
 
 
 @click.command("export")

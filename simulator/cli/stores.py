@@ -1,6 +1,8 @@
 """Where a command's objects live: opening a store (a folder or a PostgreSQL URL), claiming it for one setup,
-exporting it as a recording; a database URL is printed without its password."""
+exporting it as a recording with the session that made it; a database URL is printed without its password."""
 
+import shlex
+import sys
 from pathlib import Path
 
 from simulator.cli.common import console, fail, user_errors
@@ -42,3 +44,10 @@ def export(store, manifest, out: Path) -> None:
 
     recording = export_store(store, manifest, out)
     console.print(f"wrote {out}: {len(recording.objects)} objects, {len(recording.manifest.runs)} runs")
+
+
+def session(wall_sec: float) -> dict:
+    """A manifest session of this command (a database URL in it without its password)."""
+    from simulator.recording import session as recording_session
+
+    return recording_session(scrub_url(shlex.join(["twinsim", *sys.argv[1:]])), wall_sec)

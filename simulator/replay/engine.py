@@ -8,6 +8,7 @@ come back in a fixed order, so neither `--jobs` nor `--executor` changes a repor
 
 import gc
 import re
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import nullcontext
@@ -105,6 +106,15 @@ def replay_trajectory(
     return run_result(ctx, router_spec, status, exit_status, reason, evaluation, env.keys)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a replay, with the trajectories that finished (in (router, instance) order) and how many
+    were planned: enough for a partial report."""
+
+    def __init__(self, finished: list[RunResult], planned: int) -> None:
+        super().__init__(f"{len(finished)} of {planned} trajectories that finished")
+        self.finished, self.partial = finished, {"finished": len(finished), "planned": planned}
+
+
 _worker: dict = {}
 
 
@@ -114,6 +124,18 @@ def _init_worker(setup: Setup, budget: LiveBudget) -> None:
     # The loaded recording and the transitions learned so far live as long as the process: out of the cyclic
     # collector's sight, its full passes no longer walk them all (replays allocate fast: 2-3x faster).
     gc.freeze()
+
+
+def _init_pool_worker(setup: Setup, budget: LiveBudget) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    _init_worker(setup, budget)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Stop now: trajectories in flight are dropped, queued ones never start."""
+    for process in list((executor._processes or {}).values()):  # no public way to stop a running task
+        process.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_one(router_spec: str, instance_id: str) -> RunResult:
@@ -170,26 +192,34 @@ def run_replays(
         disable=not show_progress,
         transient=True,
     )
-    with progress:
-        task = progress.add_task("trajectories", total=len(pairs))
-        if setup.executor == "ray":
-            from simulator.replay.cluster import run_on_ray
+    try:
+        with progress:
+            task = progress.add_task("trajectories", total=len(pairs))
+            if setup.executor == "ray":
+                from simulator.replay.cluster import run_on_ray
 
-            for pair, result in run_on_ray(setup, pairs, init=_init_worker, run=_run_one, max_live_usd=max_live_usd):
-                results[pair] = result
-                progress.advance(task)
-        elif jobs <= 1:
-            _init_worker(setup, budget)
-            for pair in pairs:
-                results[pair] = _run_one(*pair)
-                progress.advance(task)
-        else:
-            ctx = get_context("fork")
-            with ProcessPoolExecutor(
-                jobs, mp_context=ctx, initializer=_init_worker, initargs=(setup, budget)
-            ) as executor:
-                futures = {executor.submit(_run_one, *pair): pair for pair in pairs}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
+                ray_results = run_on_ray(setup, pairs, init=_init_worker, run=_run_one, max_live_usd=max_live_usd)
+                for pair, result in ray_results:
+                    results[pair] = result
                     progress.advance(task)
+            elif jobs <= 1:
+                _init_worker(setup, budget)
+                for pair in pairs:
+                    results[pair] = _run_one(*pair)
+                    progress.advance(task)
+            else:
+                ctx = get_context("fork")
+                with ProcessPoolExecutor(
+                    jobs, mp_context=ctx, initializer=_init_pool_worker, initargs=(setup, budget)
+                ) as executor:
+                    futures = {executor.submit(_run_one, *pair): pair for pair in pairs}
+                    try:
+                        for future in as_completed(futures):
+                            results[futures[future]] = future.result()
+                            progress.advance(task)
+                    except KeyboardInterrupt:
+                        _stop(executor)
+                        raise
+    except KeyboardInterrupt:
+        raise Interrupted([results[pair] for pair in pairs if pair in results], len(pairs)) from None
     return [results[pair] for pair in pairs]

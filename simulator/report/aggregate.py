@@ -24,7 +24,8 @@ Schema `twinsim.report/4`:
                                                 # per trajectory (mean) and resolves at least as often, or
                                                 # resolves more for no more
                   "router_ms": {"mean", "p95"} | null}],  # only with --timings: wall time
-     "runs": [RunResult, ...]}
+     "runs": [RunResult, ...],
+     "partial": {"finished": int, "planned": int}}  # only when Ctrl-C stopped the replay: the runs that finished
 
 `resolved_rate` counts incomplete trajectories as unresolved; the bounds count
 them as unresolved / resolved. `resolved_rate_ci95` is the 95% Wilson score
