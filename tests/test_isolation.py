@@ -39,9 +39,9 @@ FAULTY = {
     "        except Exception:\n            pass\n",
     "swallows_all": "import time\ndef select(ctx):\n    try:\n        time.sleep(60)\n    except BaseException:\n"
     "        pass\n    return 'high'\n",
-    # made once to check the spec, then once per trajectory: the second trajectory's router exits
+    # made once to check the spec, then per trajectory: from the second trajectory on it exits
     "exits_when_made": "import sys\nMADE = []\nclass Router:\n    def __init__(self):\n        MADE.append(1)\n"
-    "        if len(MADE) == 3:\n            sys.exit(4)\n    def select(self, ctx):\n        return 'high'\n",
+    "        if len(MADE) >= 3:\n            sys.exit(4)\n    def select(self, ctx):\n        return 'high'\n",
 }
 EXPECTED = {
     "raises": "at step 0 of {i} raised RuntimeError: boom",
