@@ -48,6 +48,8 @@ class Suite(BaseModel):
     test_command: str = ""  # template with {test_files}
     path: Path | None = None
     """The suite folder with `repos/`; None for a suite embedded in a recording (imported runs)."""
+    repos_from: str | None = None
+    """A built-in suite whose `repos/` holds the base files of the instances this one shares with it."""
     evaluator: Literal["swebench", "reports"] = "swebench"
     """How patches are graded: `swebench` here with swebench's rules, `reports` only from recorded harness reports."""
     instances: list[dict[str, Any]]
@@ -62,7 +64,10 @@ class Suite(BaseModel):
         return Path(self.workdir.format(instance_id=instance_id))
 
     def repo_dir(self, instance_id: str) -> Path:
-        return self.path / "repos" / instance_id
+        own = self.path / "repos" / instance_id
+        if own.is_dir() or self.repos_from is None:
+            return own
+        return SUITES_DIR / self.repos_from / "repos" / instance_id
 
     @property
     def has_repos(self) -> bool:

@@ -12,13 +12,34 @@ from simulator.suite import expected_tests, list_suites, load_suite, materialize
 SUITE = load_suite("local")
 EVALUATOR = SwebenchEvaluator(SUITE)
 IDS = [inst["instance_id"] for inst in SUITE.instances]
+GRADED = load_suite("graded")
+LEVELS = {"easy", "medium", "hard"}
+# `graded` shares local's instances (checked below) and has its own; each is graded once.
+NEW_IDS = [inst["instance_id"] for inst in GRADED.instances if inst["instance_id"] not in IDS]
+CASES = [(SUITE, iid) for iid in IDS] + [(GRADED, iid) for iid in NEW_IDS]
+EVALUATORS = {SUITE.name: EVALUATOR, GRADED.name: SwebenchEvaluator(GRADED)}
 
 
 def test_local_suite_is_listed_and_big_enough():
     assert "local" in list_suites()
     assert len(SUITE.instances) >= 12
     assert len(set(IDS)) == len(IDS)
-    assert {inst["difficulty"] for inst in SUITE.instances} == {"easy", "medium", "hard"}
+    assert {inst["difficulty"] for inst in SUITE.instances} == LEVELS
+
+
+def test_graded_suite_has_levels_and_shares_local(tmp_path):
+    assert "graded" in list_suites()
+    assert len(NEW_IDS) >= 8 and len(set(NEW_IDS)) == len(NEW_IDS)
+    new = [GRADED.instance(iid) for iid in NEW_IDS]
+    for level in LEVELS:  # at least a quarter of the new instances at each level
+        assert 4 * sum(inst["difficulty"] == level for inst in new) >= len(new), level
+
+    # The shared instances are local's byte for byte, with local's base files (not copies).
+    for iid in IDS:
+        assert GRADED.instance(iid) == SUITE.instance(iid)
+        assert GRADED.repo_dir(iid) == SUITE.repo_dir(iid)
+    assert all(GRADED.repo_dir(iid).parent == GRADED.path / "repos" for iid in NEW_IDS)
+    materialize(GRADED, GRADED.instance(IDS[0]), tmp_path / "repo")  # checks the base commit
 
 
 def test_swebench_loader_reads_instances_json():
@@ -35,10 +56,10 @@ def test_load_suite_by_path_matches_by_name():
         SUITE.instance("nope")
 
 
-@pytest.mark.parametrize("iid", IDS)
-def test_materialize_gives_base_commit(iid, tmp_path):
-    inst = SUITE.instance(iid)
-    repo = materialize(SUITE, inst, tmp_path / "repo")
+@pytest.mark.parametrize("suite,iid", CASES, ids=[f"{s.name}-{i}" for s, i in CASES])
+def test_materialize_gives_base_commit(suite, iid, tmp_path):
+    inst = suite.instance(iid)
+    repo = materialize(suite, inst, tmp_path / "repo")
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
     assert head.stdout.strip() == inst["base_commit"]
     # The tests that the test_patch adds are not in the base files.
@@ -47,22 +68,22 @@ def test_materialize_gives_base_commit(iid, tmp_path):
         assert not (repo / path).exists() or f"def {name}(" not in (repo / path).read_text()
 
 
-@pytest.mark.parametrize("iid", IDS)
-def test_empty_patch_is_not_resolved(iid):
-    inst = SUITE.instance(iid)
-    result = EVALUATOR.evaluate(inst, "")
+@pytest.mark.parametrize("suite,iid", CASES, ids=[f"{s.name}-{i}" for s, i in CASES])
+def test_empty_patch_is_not_resolved(suite, iid):
+    inst = suite.instance(iid)
+    result = EVALUATORS[suite.name].evaluate(inst, "")
     assert result["patch_applied"] and not result["resolved"]
     f2p, p2p = expected_tests(inst, "FAIL_TO_PASS"), expected_tests(inst, "PASS_TO_PASS")
     assert result["FAIL_TO_PASS"] == {"success": [], "failure": f2p}
     assert result["PASS_TO_PASS"] == {"success": p2p, "failure": []}
 
 
-@pytest.mark.parametrize("iid", IDS)
-def test_gold_patch_is_resolved_reproducibly(iid):
-    inst = SUITE.instance(iid)
-    first = EVALUATOR.evaluate(inst, inst["patch"])
+@pytest.mark.parametrize("suite,iid", CASES, ids=[f"{s.name}-{i}" for s, i in CASES])
+def test_gold_patch_is_resolved_reproducibly(suite, iid):
+    inst, evaluator = suite.instance(iid), EVALUATORS[suite.name]
+    first = evaluator.evaluate(inst, inst["patch"])
     assert first["resolved"] and first["status"] == "RESOLVED_FULL", first["log_excerpt"]
-    assert EVALUATOR.evaluate(inst, inst["patch"]) == first
+    assert evaluator.evaluate(inst, inst["patch"]) == first
     assert json.loads(json.dumps(first)) == first
     assert "/tmp/twinsim-eval" not in first["log_excerpt"]
     assert " in 0." not in first["log_excerpt"]

@@ -1,0 +1,1 @@
+from .bounds import clamp, in_range

@@ -1,0 +1,3 @@
+def clean(field):
+    """A field without surrounding spaces."""
+    return field.strip()
