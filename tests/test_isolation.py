@@ -252,3 +252,54 @@ def test_ctrl_c_writes_the_partial_report_of_what_finished_and_exits_130(tmp_pat
         (str(router), "twinsim__tempconv-1", "unresolved"),
         (str(router), "twinsim__wordfreq-1", "resolved"),
     ]
+
+
+# --- environment runs ---------------------------------------------------------------------------
+
+
+def test_approximate_env_runs_happen_in_a_throwaway_copy_never_the_shared_testbed(monkeypatch):
+    import simulator.replay.setup as setup_module
+    from simulator.replay.context import MissPolicy
+    from simulator.replay.engine import run_replays
+    from simulator.replay.setup import Setup
+
+    made = []
+    materialize = setup_module.materialize  # the real one, watched
+    watched = lambda suite, instance, path=None: made.append(path) or materialize(suite, instance, path)
+    monkeypatch.setattr(setup_module, "materialize", watched)
+    setup = Setup.from_recording(QUICKSTART, policy=MissPolicy.parse("approximate"))
+    (run,) = run_replays(setup, ["random:seed=3"], ["twinsim__tempconv-1"], show_progress=False)
+    assert sum(a.how == "live-env" for a in run.approximations) == 6
+    testbed = setup.suite.workdir_for("twinsim__tempconv-1")
+    assert len(made) == 1 and made[0] != testbed and made[0].parent.name.startswith("twinsim-env-")
+    assert not made[0].parent.exists()  # removed with the trajectory
+
+
+def test_a_relocated_environment_looks_like_the_testbed_and_changes_only_its_copy(tmp_path):
+    from minisweagent.exceptions import Submitted
+
+    from simulator.replay.setup import Setup
+
+    setup = Setup.from_recording(QUICKSTART)
+    instance = setup.suite.instance("twinsim__tempconv-1")
+    testbed = str(setup.suite.workdir_for("twinsim__tempconv-1"))
+    env = setup.make_environment(instance, copy_in=tmp_path)
+    out = env.execute({"command": f"cd {testbed} && pwd && touch made-here.txt && ls {tmp_path}/*/made-here.txt"})
+    assert out["returncode"] == 0 and out["output"] == f"{testbed}\n{testbed}/made-here.txt\n"
+    assert (tmp_path / "twinsim__tempconv-1" / "made-here.txt").is_file()
+    with pytest.raises(Submitted) as submitted:
+        env.execute({"command": "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && pwd"})
+    assert submitted.value.messages[0]["content"] == f"{testbed}\n"
+
+
+def test_no_env_runs_approximates_from_recorded_states_and_the_notice_counts_env_runs():
+    args = ["replay", str(QUICKSTART), "-r", "random:seed=3", "-i", "twinsim__tempconv-1", "--on-miss", "approximate"]
+    ran = twinsim(*args, "--json", "-", "-q")
+    assert json.loads(ran.stdout)["routers"][0]["env_runs"] == 6
+    assert "note: 6 actions or grades the recording lacks ran on this machine" in ran.stderr.replace("\n", " ")
+    refused = twinsim(*args, "--no-env-runs", "--json", "-", "-q")
+    (run,) = json.loads(refused.stdout)["runs"]  # its first unrecorded action was never recorded in any state
+    assert run["status"] == "incomplete" and run["reason"].endswith("and there is no environment to run it")
+    assert json.loads(refused.stdout)["routers"][0]["env_runs"] == 0 and "note:" not in refused.stderr
+    live = twinsim(*args[:-1], "live", "--no-env-runs", check=False)
+    assert live.returncode == 2 and "--no-env-runs forbids what `live` does" in live.stderr

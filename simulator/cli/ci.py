@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from simulator.cli.common import fail, open_setup, read_report, replay_options, replayed_report, user_errors
+from simulator.cli.common import fail, open_setup, replay_options, replayed_report, user_errors
+from simulator.cli.output import read_report
 
 DIFF_WIDTH = 140  # two answers side by side: a pipe's 80 columns would fold them to shreds
 REPORT_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -1,6 +1,5 @@
 """What every command shares: clean errors, the miss-policy option, opening a recording, writing reports."""
 
-import json
 import sys
 from collections import Counter
 from contextlib import contextmanager
@@ -82,6 +81,15 @@ SELECT_TIMEOUT = click.option(
     help="Seconds a router may take per step, else its trajectory ends incomplete (0: no limit; HTTP: its #timeout).",
 )
 
+NO_ENV_RUNS = click.option(
+    "--no-env-runs",
+    "env_runs",
+    is_flag=True,
+    flag_value=False,
+    default=True,
+    help="Under approximate, never run an action or grade a patch here: take them from the nearest recorded ones.",
+)
+
 
 def fail(message: str) -> None:
     raise click.ClickException(message)
@@ -135,15 +143,22 @@ def replay_setup(
     instances=(),
     cost_model="simulated",
     select_timeout=DEFAULT_SELECT_TIMEOUT_SEC,
+    env_runs=True,
 ) -> tuple[Setup, list[str], list[str]]:
     """A recording ready to replay, with the routers and instances to replay (given, else those it ran), checked."""
+    policy = parse_policy(on_miss)
+    if not env_runs and "live" in (policy.observation, policy.evaluation):
+        raise click.BadParameter(
+            "--no-env-runs forbids what `live` does for observations and evaluations", param_hint="--on-miss"
+        )
     setup = open_setup(
         recording,
-        policy=parse_policy(on_miss),
+        policy=policy,
         cache_dir=cache_dir,
         sample=sample,
         cost_model=cost_model,
         select_timeout_sec=select_timeout,
+        env_runs=env_runs,
     )
     recorded_routers, recorded_instances = setup.recorded_runs
     routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
@@ -170,6 +185,7 @@ def _replay_option_list(prefix: str) -> list:
         JOBS,
         COST_MODEL,
         SELECT_TIMEOUT,
+        NO_ENV_RUNS,
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]
 
@@ -191,11 +207,11 @@ def recording_options(command):
 
 
 def replayed_report(
-    recording: Path, routers, instances, *, on_miss, cache_dir, sample, jobs, cost_model, select_timeout, quiet
+    recording, routers, instances, *, on_miss, cache_dir, sample, jobs, cost_model, select_timeout, env_runs, quiet
 ) -> tuple[Setup, dict]:
     """The setup and the report of `routers` replayed on `instances` (none: those it ran) of RECORDING."""
     setup, routers, instances = replay_setup(
-        recording, on_miss, cache_dir, sample, routers, instances, cost_model, select_timeout
+        recording, on_miss, cache_dir, sample, routers, instances, cost_model, select_timeout, env_runs
     )
     results = replay(setup, routers, instances, jobs=jobs, quiet=quiet)
     return setup, report_of(setup, results, report_source(setup, recording))
@@ -305,6 +321,11 @@ def run_and_report(
         print_table(report)
     for warning in incomplete_warnings(report):
         console.print(f"[yellow]warning:[/] {warning}")
+    if env_runs := sum(a["env_runs"] for a in report["routers"]):
+        console.print(
+            f"note: {env_runs} actions or grades the recording lacks ran on this machine (actions in a throwaway copy "
+            "of the repository, never the shared testbed; `env_runs` in the JSON; --no-env-runs forbids them)"
+        )
     writers = (
         (json_path, report_json),
         (csv_path, report_csv),
@@ -335,21 +356,6 @@ def report_of(setup: Setup, results: list, source: dict) -> dict:
     )
 
 
-def read_report(path: Path) -> dict:
-    """A JSON report written by `twinsim replay --json`, or a clear error."""
-    try:
-        report = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        fail(f"{path} is not a JSON report: {e}")
-    if (
-        not isinstance(report, dict)
-        or not str(report.get("schema", "")).startswith("twinsim.report/")
-        or "runs" not in report
-    ):
-        fail(f"{path} is not a twinsim JSON report (write one with `twinsim replay --json`)")
-    return report
-
-
 def write_trb(report: dict, out: Path) -> None:
     from simulator.report.trb import export_trb
 
@@ -373,25 +379,3 @@ def html_report(setup: Setup, report: dict, sections=()) -> str:
     store = setup.open_store()
     responses = {s["response"]: store.get("response", s["response"]) for run in report["runs"] for s in run["steps"]}
     return report_html(report, responses, sections)
-
-
-def write_json(json_path: str | None, data: dict) -> None:
-    from simulator.report.aggregate import report_json
-
-    if json_path == "-":
-        sys.stdout.write(report_json(data))
-    elif json_path:
-        Path(json_path).write_text(report_json(data))
-
-
-def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.table import Table
-
-    from simulator.report.tables import wide_console
-
-    table = Table(title=title)
-    for i, column in enumerate(columns):
-        table.add_column(column, justify="left" if i == 0 else "right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    wide_console(table).print(table)

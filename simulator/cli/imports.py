@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from simulator.cli.common import console, fail, print_table
+from simulator.cli.common import console, fail
+from simulator.cli.output import print_table
 from simulator.cli.stores import session
 from simulator.config import Pricing
 

@@ -15,10 +15,9 @@ from simulator.cli.common import (
     console,
     open_setup,
     parse_policy,
-    print_table,
     user_errors,
-    write_json,
 )
+from simulator.cli.output import print_table, write_json
 from simulator.cli.stores import claim_cache, export, session, store_at
 from simulator.replay.context import LiveBudget
 

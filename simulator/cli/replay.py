@@ -12,7 +12,6 @@ from simulator.cli.common import (
     console,
     fail,
     open_setup,
-    read_report,
     recording_options,
     replay,
     replay_options,
@@ -24,6 +23,7 @@ from simulator.cli.common import (
     user_errors,
     write_trb,
 )
+from simulator.cli.output import read_report
 
 INCOMPLETE_EXIT = 3  # 1 is an error, 2 a usage error (click)
 
@@ -64,6 +64,7 @@ def replay_command(
     executor,
     cost_model,
     select_timeout,
+    env_runs,
     trajectories,
     no_fast_path,
     fail_on_incomplete,
@@ -72,7 +73,7 @@ def replay_command(
 ):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
     setup, routers, instances = replay_setup(
-        recording, on_miss, cache_dir, sample, routers, instances, cost_model, select_timeout
+        recording, on_miss, cache_dir, sample, routers, instances, cost_model, select_timeout, env_runs
     )
     setup.trajectories, setup.executor, setup.fast_path = trajectories, executor, not no_fast_path
     if not routers or not instances:

@@ -13,11 +13,10 @@ from simulator.cli.common import (
     fail,
     open_setup,
     parse_policy,
-    print_table,
     replay,
     user_errors,
-    write_json,
 )
+from simulator.cli.output import print_table, write_json
 from simulator.config import TIER_IDS, Pool, load_pool, load_pricing, priced
 from simulator.replay.context import LiveBudget
 from simulator.static.cost import TokenCounter

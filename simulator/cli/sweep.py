@@ -11,13 +11,13 @@ from simulator.cli.common import (
     console,
     fail,
     html_report,
-    print_table,
     recording_options,
     replay,
     replay_setup,
     report_of,
     report_source,
 )
+from simulator.cli.output import print_table
 
 
 @click.command("sweep")

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import nullcontext
 from multiprocessing import get_context
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -73,11 +75,13 @@ def replay_trajectory(
         router_label=router_spec,
         model_config=setup.agent.model,
     )
+    # Actions the recording lacks run, under `approximate`, in a private copy of the repository: this folder.
+    scratch = TemporaryDirectory(prefix="twinsim-env-") if setup.policy.observation == "approximate" else None
     env = CachedEnvironment(
         ctx,
         env_spec=setup.environment_spec(instance),
         template_names=template_variables(*agent_templates(setup.agent)),
-        make_env=setup.environment_maker(instance),
+        make_env=setup.environment_maker(instance, Path(scratch.name) if scratch else None),
     )
     if setup.trajectories:  # mini-swe-agent writes its own trajectory file there as it goes
         agent_settings |= {"output_path": setup.trajectories / slug(router_spec) / f"{ctx.instance_id}.traj.json"}
@@ -88,10 +92,10 @@ def replay_trajectory(
     if fast is not None:  # the fast path learns this trajectory's transitions
         model.observer = fast.recorder(agent, env, model)
     status, reason, evaluation, exit_status = "unresolved", "", None, "Incomplete"
-    # The testbed is a fixed path: a trajectory that may run actions there holds it alone.
+    # The testbed is a fixed path: a trajectory that may record actions there holds it alone.
     workdir = setup.suite.workdir_for(ctx.instance_id)
-    runs_actions = setup.policy.observation != "error" and setup.suite.has_repos
-    testbed = locked(workdir.parent / f"{workdir.name}.lock") if runs_actions else nullcontext()
+    records_actions = setup.policy.observation == "live" and setup.suite.has_repos
+    testbed = locked(workdir.parent / f"{workdir.name}.lock") if records_actions else nullcontext()
     try:
         with testbed:
             exit_info = agent.run(instance["problem_statement"])
@@ -103,6 +107,9 @@ def replay_trajectory(
         status, reason = "incomplete", e.reason
     except Exception as e:  # a crash of the agent or environment ends this trajectory only
         status, reason, exit_status = "incomplete", f"{type(e).__name__}: {e}", "Error"
+    finally:
+        if scratch:
+            scratch.cleanup()
     return run_result(ctx, router_spec, status, exit_status, reason, evaluation, env.keys)
 
 

@@ -9,7 +9,8 @@ Under `approximate`, a missing observation is computed by running the action in 
 real environment when there is one (`live-env`: exact for a deterministic environment,
 no API cost), else taken from the same action in the nearest recorded state. Nothing
 computed under `approximate` is stored: the store stays the recording, and every
-trajectory sees the same store whatever ran before.
+trajectory sees the same store whatever ran before. That real environment is a private
+copy of the instance's repository (`RelocatedEnvironment`), never the shared testbed.
 """
 
 import contextlib
@@ -29,6 +30,44 @@ from simulator.replay.nearest import recorded
 
 INTERRUPTS = {"Submitted": Submitted}
 SECRET_NAME_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH")
+
+
+def _moved(value: Any, old: str, new: str) -> Any:
+    """`value` with the path `old` written as `new` in every string it holds."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, dict):
+        return {k: _moved(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_moved(v, old, new) for v in value]
+    return value
+
+
+class RelocatedEnvironment:
+    """A real environment in a private copy of the testbed, that looks as if it ran at the testbed's fixed path.
+
+    Commands (and a cwd) that name the testbed run in the copy; outputs, interrupts and
+    template variables that name the copy name the testbed, so the agent sees what it
+    would have seen there, and no action touches the folder other replays share.
+    """
+
+    def __init__(self, env: Environment, testbed: str, copy: str) -> None:
+        self.env, self.testbed, self.copy = env, testbed, copy
+        self.config = env.config
+
+    def execute(self, action: dict, cwd: str = "", **kwargs) -> dict[str, Any]:
+        action = _moved(action, self.testbed, self.copy)
+        try:
+            output = self.env.execute(action, _moved(cwd, self.testbed, self.copy), **kwargs)
+        except InterruptAgentFlow as e:
+            raise type(e)(*_moved(list(e.messages), self.copy, self.testbed)) from None
+        return _moved(output, self.copy, self.testbed)
+
+    def get_template_vars(self, **kwargs) -> dict[str, Any]:
+        return _moved(self.env.get_template_vars(**kwargs), self.copy, self.testbed)
+
+    def serialize(self) -> dict:
+        return self.env.serialize()
 
 
 class CachedEnvironment:

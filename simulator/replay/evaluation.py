@@ -140,9 +140,12 @@ def _normalize_log(log: str, repo: Path) -> str:
     return re.sub(r"^=+ (.*?) in [\d.]+s(?: \([\d:]+\))? =+$", r"=== \1 ===", log, flags=re.M)
 
 
-def evaluator_for(suite: Suite) -> Evaluator:
-    """The suite's grader: swebench's rules here, or only the harness reports recorded with imported runs."""
-    return SwebenchEvaluator(suite) if suite.evaluator == "swebench" else HarnessReports(suite)
+def evaluator_for(suite: Suite, grade_here: bool = True) -> Evaluator:
+    """The suite's grader: swebench's rules here, or only the harness reports recorded with imported runs.
+    `grade_here=False` (`--no-env-runs`): it never runs the tests here, so a missing grade is estimated."""
+    evaluator = SwebenchEvaluator(suite) if suite.evaluator == "swebench" else HarnessReports(suite)
+    evaluator.runnable = evaluator.runnable and grade_here
+    return evaluator
 
 
 class HarnessReports:

@@ -83,7 +83,9 @@ def outcome(ctx: ReplayContext, setup: Setup, instance: dict, exit_info: dict) -
     if exit_status != "Submitted":
         return "unresolved", "", None
     try:
-        evaluation, record = cached_evaluate(ctx, evaluator_for(setup.suite), instance, exit_info.get("submission", ""))
+        evaluation, record = cached_evaluate(
+            ctx, evaluator_for(setup.suite, setup.env_runs), instance, exit_info.get("submission", "")
+        )
     except Incomplete as e:
         return "incomplete", e.reason, None
     return ("resolved" if record["resolved"] else "unresolved"), "", evaluation

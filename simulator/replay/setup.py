@@ -9,6 +9,7 @@ from simulator.config import DEFAULT_SELECT_TIMEOUT_SEC, AgentConfig, Pool
 from simulator.recording import Recording, RecordingError, load_recording, read_manifest
 from simulator.records import Manifest
 from simulator.replay.context import MissPolicy
+from simulator.replay.environment import RelocatedEnvironment
 from simulator.routers.protocol import RunConfig
 from simulator.store import LayeredStore, Store, open_store
 from simulator.suite import Suite, materialize, suite_of
@@ -36,6 +37,9 @@ class Setup:
     """Walk transitions learned earlier in this process where a strict replay allows (`replay.fastpath`)."""
     executor: str = "local"
     """What runs the (router × instance) pairs: `local` (processes of this machine) or `ray` (a Ray cluster)."""
+    env_runs: bool = True
+    """May actions and grades the recording lacks be computed here under `approximate` (each trajectory in a
+    throwaway copy of its repository)? Off (`--no-env-runs`): they are approximated from recorded ones."""
     select_timeout_sec: float = DEFAULT_SELECT_TIMEOUT_SEC
     """How long a router's select() may take before its trajectory ends incomplete (0: no limit)."""
     manifest: Manifest | None = None
@@ -99,18 +103,22 @@ class Setup:
             "workdir": str(self.suite.workdir_for(instance["instance_id"])),
         }
 
-    def environment_maker(self, instance: dict):
-        """What builds a real environment for the instance, or None when its repository is not here."""
-        return (lambda: self.make_environment(instance)) if self.suite.has_repos else None
+    def environment_maker(self, instance: dict, copy_in: Path | None = None):
+        """What builds a real environment for the instance, or None when its repository is not here or
+        `env_runs` is off; with `copy_in`, in a private copy of the repository under that folder."""
+        return (lambda: self.make_environment(instance, copy_in)) if self.suite.has_repos and self.env_runs else None
 
-    def make_environment(self, instance: dict):
-        """A fresh real environment for the instance: the repository materialized at its fixed path."""
+    def make_environment(self, instance: dict, copy_in: Path | None = None):
+        """A fresh real environment for the instance: the repository materialized at its fixed path, or in a
+        private copy under `copy_in` that looks as if it were at the fixed path (`RelocatedEnvironment`)."""
         from minisweagent.environments import get_environment
 
-        path = materialize(self.suite, instance)
+        testbed = self.suite.workdir_for(instance["instance_id"])
+        path = materialize(self.suite, instance, copy_in / testbed.name if copy_in else None)
         config = dict(self.agent.environment)
         # The agent's `python` must be the one that has pytest: ours.
         env_vars = dict(config.get("env", {})) | {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         }
-        return get_environment(config | {"cwd": str(path), "env": env_vars}, default_type="local")
+        env = get_environment(config | {"cwd": str(path), "env": env_vars}, default_type="local")
+        return RelocatedEnvironment(env, str(testbed), str(path)) if copy_in else env
