@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import twinsim
 
-from simulator.report.aggregate import build_report, deterministic
+from simulator.report.aggregate import build_report, deterministic, report_json
 from simulator.routers.deadline import time_limit
 from simulator.routers.readonly import FrozenDict, FrozenList, freeze
 
@@ -72,10 +72,10 @@ def replay(routers: list[str], jobs: int = 1) -> list:
 
 
 def good_part(results: list) -> dict:
-    """The good router's runs and its table row (the Pareto flag depends on the others, so it is left out)."""
+    """The good router's table row and runs, as the JSON report writes them."""
     report = deterministic(build_report(results, source={}, policy="error"))
-    (row,) = [{k: v for k, v in a.items() if k != "pareto"} for a in report["routers"] if a["router"] == GOOD]
-    return {"row": row, "runs": [r for r in report["runs"] if r["router"] == GOOD]}
+    (row,) = [a for a in report["routers"] if a["router"] == GOOD]
+    return report_json({"row": row, "runs": [r for r in report["runs"] if r["router"] == GOOD]})
 
 
 @pytest.fixture(scope="module")
