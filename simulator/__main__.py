@@ -1,5 +1,17 @@
-"""python -m simulator: the twinsim command line."""
+"""`python -m simulator` and the `twinsim` console script: the command line, Ctrl-C during start-up included."""
 
-from simulator.cli import main
+import sys
 
-main()
+
+def run() -> None:
+    try:
+        from simulator.cli import main
+
+        main()
+    except KeyboardInterrupt:  # pressed while the command line is still being imported (commands handle their own)
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -254,6 +254,24 @@ def test_ctrl_c_writes_the_partial_report_of_what_finished_and_exits_130(tmp_pat
     ]
 
 
+def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_without_a_traceback(monkeypatch, capsys):
+    import builtins
+
+    from simulator.__main__ import run
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "simulator.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as e:
+        run()
+    assert e.value.code == 130 and capsys.readouterr().err == "interrupted\n"
+
+
 # --- environment runs ---------------------------------------------------------------------------
 
 
