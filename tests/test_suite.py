@@ -29,7 +29,7 @@ def test_local_suite_is_listed_and_big_enough():
 
 def test_graded_suite_has_levels_and_shares_local(tmp_path):
     assert "graded" in list_suites()
-    assert len(NEW_IDS) >= 8 and len(set(NEW_IDS)) == len(NEW_IDS)
+    assert len(GRADED.instances) >= 40 and len(NEW_IDS) >= 24 and len(set(NEW_IDS)) == len(NEW_IDS)
     new = [GRADED.instance(iid) for iid in NEW_IDS]
     for level in LEVELS:  # at least a quarter of the new instances at each level
         assert 4 * sum(inst["difficulty"] == level for inst in new) >= len(new), level
