@@ -1,13 +1,14 @@
 """The local suite against real git, pytest and swebench grading (no mocks)."""
 
 import json
+import re
 import subprocess
 
 import pytest
 from swebench.harness.utils import load_swebench_dataset
 
 from simulator.replay.evaluation import SwebenchEvaluator
-from simulator.suite import expected_tests, list_suites, load_suite, materialize
+from simulator.suite import expected_tests, list_suites, load_suite, materialize, suite_identity, suite_of
 
 SUITE = load_suite("local")
 EVALUATOR = SwebenchEvaluator(SUITE)
@@ -40,6 +41,22 @@ def test_graded_suite_has_levels_and_shares_local(tmp_path):
         assert GRADED.repo_dir(iid) == SUITE.repo_dir(iid)
     assert all(GRADED.repo_dir(iid).parent == GRADED.path / "repos" for iid in NEW_IDS)
     materialize(GRADED, GRADED.instance(IDS[0]), tmp_path / "repo")  # checks the base commit
+    assert suite_of(suite_identity(GRADED)) == GRADED  # what a recording's manifest names
+
+
+@pytest.mark.parametrize("iid", NEW_IDS)
+def test_graded_levels_follow_their_design(iid):
+    # easy: the issue names the file to fix and the fix is one line; medium and hard: the issue
+    # names no file to fix (only the symptom); medium fixes stay in one file.
+    inst = GRADED.instance(iid)
+    files = re.findall(r"^diff --git a/(\S+)", inst["patch"], flags=re.M)
+    removed = re.findall(r"^-(?!--)", inst["patch"], flags=re.M)
+    added = re.findall(r"^\+(?!\+\+)", inst["patch"], flags=re.M)
+    named = [f for f in files if f in inst["problem_statement"]]
+    if inst["difficulty"] == "easy":
+        assert named == files and len(files) == len(removed) == len(added) == 1
+    else:
+        assert named == [] and (inst["difficulty"] == "hard" or len(files) == 1)
 
 
 def test_swebench_loader_reads_instances_json():
