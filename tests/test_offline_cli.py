@@ -1,5 +1,6 @@
-"""What needs no model server: the CLI on the committed quickstart, an unreachable provider, mini-swe-agent's
-own message shape, and the flag under which a missing local model fails the suite instead of skipping."""
+"""What needs no model server: the CLI on the committed quickstart, mini-swe-agent's own message shape, and
+the flag under which a missing local model fails the suite instead of skipping (an unreachable provider:
+tests/test_offline_secrets.py)."""
 
 import gzip
 import importlib.util
@@ -7,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import INSTANCE, REQUIRE_LOCAL_MODELS, needs_local_models, twinsim, write_agent, write_pool
+from conftest import INSTANCE, REQUIRE_LOCAL_MODELS, needs_local_models, twinsim
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "recordings" / "quickstart"
 
@@ -50,33 +51,6 @@ def test_export_import_merge_round_trip(tmp_path):
     twinsim("merge", str(QUICKSTART), str(tmp_path / "exported"), "--out", str(tmp_path / "merged"))
     args = ("-r", "always:high", "-r", "random:seed=1")
     assert replay_json(tmp_path / "merged", *args) == replay_json(QUICKSTART, *args)
-
-
-def test_an_unreachable_provider_ends_the_trajectory_cleanly(tmp_path):
-    dead = write_pool(tmp_path / "dead.yaml", "http://127.0.0.1:9")  # nothing listens on port 9
-    out = twinsim(
-        "record",
-        "--pool",
-        str(dead),
-        "--agent",
-        str(write_agent(tmp_path / "agent.yaml")),
-        "-r",
-        "always:low",
-        "-i",
-        INSTANCE,
-        "--out",
-        str(tmp_path / "r1"),
-        "--cache",
-        str(tmp_path / "c1"),
-        "--json",
-        "-",
-        "-q",
-    )
-    run = json.loads(out.stdout)["runs"][0]
-    assert (
-        run["status"] == "incomplete"
-        and "live call to tier low (openai/smollm2-135m) failed at step 0" in run["reason"]
-    )
 
 
 def _without_volatile(message: dict) -> dict:
