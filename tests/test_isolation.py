@@ -19,7 +19,7 @@ from conftest import twinsim
 
 from simulator.report.aggregate import build_report, deterministic, report_json
 from simulator.routers.deadline import time_limit
-from simulator.routers.readonly import FrozenDict, FrozenList, freeze
+from simulator.routers.readonly import FrozenDict, FrozenList, follow, freeze
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "recordings" / "quickstart"
@@ -202,6 +202,19 @@ def test_copies_of_views_are_plain_and_editable():
         made[1]["extra"]["actions"].append({"command": "rm -rf /"})
         made.append({})
     assert messages == MESSAGES
+
+
+def test_a_trajectorys_view_grows_with_the_agents_messages_and_is_rebuilt_when_they_change():
+    messages = copy.deepcopy(MESSAGES[:1])
+    view = follow(None, messages)
+    messages.append(copy.deepcopy(MESSAGES[1]))
+    assert follow(view, messages) is view and view == MESSAGES  # grown in place, not copied
+    with pytest.raises(TypeError, match="read-only"):
+        view.extend([{}])
+    messages[0] = {"role": "user", "content": "another task"}  # not an extension: a new view
+    rebuilt = follow(view, messages)
+    assert rebuilt is not view and rebuilt == messages and view == MESSAGES
+    assert follow(rebuilt, messages[:1]) == messages[:1]  # fewer messages: a new view too
 
 
 # --- Ctrl-C -----------------------------------------------------------------------------------

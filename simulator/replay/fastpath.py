@@ -26,6 +26,7 @@ from simulator.replay.promptcache import PromptCacheSimulator
 from simulator.replay.setup import Setup
 from simulator.replay.templates import agent_templates, template_variables
 from simulator.routers.protocol import RouterDecision, RouterError, decide, make_context
+from simulator.routers.readonly import FrozenList, grow
 
 PATH_VARIABLES = ("model_cost", "elapsed_seconds")  # template variables that differ between paths to one state
 ENDS_BY_LIMIT = ("LimitsExceeded", "TimeExceeded")  # decided before the next query: the walk checks them itself
@@ -141,7 +142,7 @@ class FastPath:
         read = template_variables(*agent_templates(setup.agent))
         self.path_variables = tuple(v for v in PATH_VARIABLES if v in read)
         self.limits = LoopLimits(**setup.agent.agent)
-        self.tools = tools_for(setup.agent.model)
+        self.tools = FrozenList(tools_for(setup.agent.model))
         self.run_config = setup.run_config
         self.tiers = {t.name: (t, keys.response_keyer(t.spec, setup.sample)) for t in setup.pool.tiers}
         self.walked = self.handed_over = 0  # trajectories walked to the end / handed to the agent loop
@@ -181,7 +182,7 @@ class FastPath:
             return Handover()
         ctx = replay_context(setup, instance["instance_id"], store, budget, run_config=self.run_config)
         ctx.tally.hits.update(start.hits)
-        messages, chain, cache = list(start.messages), keys.PrefixChain(), PromptCacheSimulator(pool)
+        messages, chain, cache = FrozenList(start.messages), keys.PrefixChain(), PromptCacheSimulator(pool)
         chain.nodes = list(start.nodes)
         env_node, observations, decisions = start.env_node, [], []
         agent_cost, format_errors = 0.0, 0
@@ -222,7 +223,7 @@ class FastPath:
             if transition is None:
                 return Handover(decisions)
             agent_cost += cost
-            messages += _served(transition, cost, ctx.clock.now)
+            grow(messages, _served(transition, cost, ctx.clock.now))  # what routers see, never copied per step
             for observation, duration_ms in transition.observations:
                 ctx.tally.hits["observation"] += 1
                 ctx.clock.advance(duration_ms)

@@ -26,6 +26,7 @@ from simulator.replay.context import Incomplete, ReplayContext
 from simulator.replay.nearest import recorded
 from simulator.replay.promptcache import PromptCacheSimulator, recorded_cost
 from simulator.routers.protocol import Router, RouterError, decide, make_context
+from simulator.routers.readonly import FrozenList, follow
 from simulator.store import lease
 
 logger = logging.getLogger("twinsim")
@@ -149,7 +150,8 @@ class RoutedModel:
         )
         self.config = self.formatter.config
         self.parser_id = json.dumps(model_config, sort_keys=True, default=str)  # what parsing a response depends on
-        self.tools = tools_for(model_config)
+        self.tools = FrozenList(tools_for(model_config))
+        self.view: FrozenList | None = None  # the trajectory's messages as routers see them
         self.chain = keys.PrefixChain()
         self.prompt_cache = PromptCacheSimulator(ctx.pool)
         self.observer = None
@@ -163,10 +165,11 @@ class RoutedModel:
         head = self.chain.extend_to(messages)
         if self.observer is not None:
             self.observer.query(messages)
+        self.view = follow(self.view, messages)
         context = make_context(
             instance_id=ctx.instance_id,
             step_index=len(ctx.steps),
-            messages=messages,
+            messages=self.view,
             tools=self.tools,
             pool=ctx.pool,
             cache_state=self.prompt_cache.snapshot(ctx.clock.now),

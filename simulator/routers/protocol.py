@@ -57,7 +57,8 @@ class RouterContext:
     instance_id: str
     step_index: int
     messages: Sequence[Mapping[str, Any]]
-    """The agent's messages as read-only views (`routers.readonly`): editing one raises TypeError."""
+    """The agent's messages as read-only views (`routers.readonly`): editing one raises TypeError. One view per
+    trajectory, grown step by step: keep `list(ctx.messages)` to hold this step's messages."""
     tools: Sequence[Mapping[str, Any]]
     available_models: tuple[str, ...]
     """Cheapest first."""
@@ -91,8 +92,8 @@ def make_context(
     return RouterContext(
         instance_id=instance_id,
         step_index=step_index,
-        messages=FrozenList(messages),
-        tools=FrozenList(tools),
+        messages=messages if type(messages) is FrozenList else FrozenList(messages),  # a trajectory's view as it is
+        tools=tools if type(tools) is FrozenList else FrozenList(tools),
         available_models=tuple(t.model_id for t in pool.tiers),
         cache_state=snapshot,
         budget_so_far_usd=budget_so_far_usd,

@@ -6,9 +6,14 @@ what the agent sends next and what the replay keys it under. `FrozenDict` and
 work as for plain ones) holding a shallow copy of one level; nested containers
 are wrapped when read, so nothing is copied deeper than what a router touches.
 `copy.deepcopy(view)` and `view.copy()` give plain, editable copies.
+
+A trajectory's messages are one `FrozenList` built incrementally (`follow`, `grow`): a step adds the
+agent's new messages to it instead of copying the whole list again, so a router that keeps
+`ctx.messages` from an earlier step sees it grow (`list(ctx.messages)` keeps one step's messages).
 """
 
 import copy
+import operator
 from typing import Any
 
 HINT = "router context messages are read-only; copy.deepcopy(...) gives an editable copy"
@@ -21,6 +26,20 @@ def freeze(value: Any) -> Any:
     if isinstance(value, list) and not isinstance(value, FrozenList):
         return FrozenList(value)
     return value
+
+
+def grow(view: "FrozenList", messages) -> None:
+    """Add messages to a trajectory's view (its owner may; a router may not)."""
+    list.extend(view, messages)
+
+
+def follow(view: "FrozenList | None", messages: list) -> "FrozenList":
+    """`view` grown to the agent's `messages` when they only added to what it holds; else a new view of them."""
+    n = len(view) if view is not None else -1  # map() stops at the view's end: its messages, compared by identity
+    if 0 <= n <= len(messages) and all(map(operator.is_, list.__iter__(view), messages)):
+        grow(view, messages[n:])
+        return view
+    return FrozenList(messages)
 
 
 def _refuse(name: str):
