@@ -197,7 +197,7 @@ class FastPath:
                 messages=messages,
                 tools=self.tools,
                 pool=pool,
-                cache_state=cache.snapshot(ctx.clock.now),
+                cache_state=cache.state(ctx.clock.now),
                 budget_so_far_usd=ctx.spend_usd,
                 run_config=ctx.run_config,
             )

@@ -172,7 +172,7 @@ class RoutedModel:
             messages=self.view,
             tools=self.tools,
             pool=ctx.pool,
-            cache_state=self.prompt_cache.snapshot(ctx.clock.now),
+            cache_state=self.prompt_cache.state(ctx.clock.now),
             budget_so_far_usd=ctx.spend_usd,
             run_config=ctx.run_config,
         )

@@ -14,9 +14,11 @@ a recording followed this is what the provider billed; elsewhere it is the usage
 of a call made with another history. The cache state routers see is kept either way.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 from simulator.config import Pool, Tier
+from simulator.routers.protocol import CacheStateSnapshot, ModelCacheView
 
 COST_MODELS = ("simulated", "recorded")
 
@@ -47,6 +49,10 @@ class PromptCacheSimulator:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
         self.entries: dict[str, CacheEntry] = {}
+        self.tiers = {t.name: t for t in pool.tiers}  # by name: a step looks its tier up once, not by scanning
+        self.views = {t.model_id: ModelCacheView(t.model_id, None, 0, None) for t in pool.tiers}
+        """What routers see of each model's cache, remade only when a call changes it."""
+        self.shown = {t.model_id: t.name for t in pool.tiers}  # tiers sharing a model id: the last one is shown
 
     def lookup(self, tier: str, startswith, now: float) -> str:
         """TwinRouterBench's lookup reason for a request to `tier` starting at `now`: `WARM`,
@@ -66,27 +72,25 @@ class PromptCacheSimulator:
         lookup = self.lookup(tier, startswith, started_at)
         cost = self.charge(tier, warm=lookup == WARM, prompt_tokens=prompt_tokens, output_tokens=output_tokens)
         self.entries[tier] = CacheEntry(depth, node, prompt_tokens, started_at)
+        model_id = self.tiers[tier].model_id
+        if self.shown[model_id] == tier:
+            self.views[model_id] = ModelCacheView(model_id, started_at, prompt_tokens, node)
         return cost, lookup
 
     def charge(self, tier: str, *, warm: bool, prompt_tokens: int, output_tokens: int) -> StepCost:
-        pricing = self.pool.tier(tier).pricing
-        cached = self.pool.tier(tier).cache.cached(min(self.entries[tier].prompt_tokens, prompt_tokens)) if warm else 0
+        rules = self.tiers[tier]
+        cached = rules.cache.cached(min(self.entries[tier].prompt_tokens, prompt_tokens)) if warm else 0
         fresh = prompt_tokens - cached
         write, plain = (fresh, 0) if self.pool.cache_ttl_sec > 0 else (0, fresh)
-        return StepCost(plain, cached, write, output_tokens, pricing.usd(plain, cached, write, output_tokens))
+        return StepCost(plain, cached, write, output_tokens, rules.pricing.usd(plain, cached, write, output_tokens))
+
+    def state(self, now: float) -> CacheStateSnapshot:
+        """TwinRouterBench's cache_state as routers see it: per model id, what the router may know of its cache."""
+        return CacheStateSnapshot(self.pool.cache_ttl_sec, now, dict(self.views))
 
     def snapshot(self, now: float) -> dict:
-        """TwinRouterBench's cache_state: per model id, what the router may know of its cache."""
-        by_model = {}
-        for tier in self.pool.tiers:
-            entry = self.entries.get(tier.name)
-            by_model[tier.model_id] = {
-                "model_id": tier.model_id,
-                "last_call_ts": entry.last_call_ts if entry else None,
-                "prefix_token_count": entry.prompt_tokens if entry else 0,
-                "prefix_hash": entry.node if entry else None,
-            }
-        return {"wallclock_ttl_sec": self.pool.cache_ttl_sec, "now_ts": now, "by_model": by_model}
+        """The cache state as JSON."""
+        return dataclasses.asdict(self.state(now))
 
 
 def recorded_cost(tier: Tier, usage: dict) -> StepCost:

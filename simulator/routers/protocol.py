@@ -82,12 +82,24 @@ class RouterError(RuntimeError):
 
 
 def make_context(
-    *, instance_id, step_index, messages, tools, pool: Pool, cache_state: dict, budget_so_far_usd, run_config
+    *,
+    instance_id,
+    step_index,
+    messages,
+    tools,
+    pool: Pool,
+    cache_state: dict | CacheStateSnapshot,
+    budget_so_far_usd,
+    run_config,
 ) -> RouterContext:
-    snapshot = CacheStateSnapshot(
-        wallclock_ttl_sec=cache_state["wallclock_ttl_sec"],
-        now_ts=cache_state["now_ts"],
-        by_model={k: ModelCacheView(**v) for k, v in cache_state["by_model"].items()},
+    snapshot = (
+        cache_state
+        if type(cache_state) is CacheStateSnapshot
+        else CacheStateSnapshot(
+            wallclock_ttl_sec=cache_state["wallclock_ttl_sec"],
+            now_ts=cache_state["now_ts"],
+            by_model={k: ModelCacheView(**v) for k, v in cache_state["by_model"].items()},
+        )
     )
     return RouterContext(
         instance_id=instance_id,
