@@ -34,18 +34,21 @@ class LineError(ValueError):
 class Encoded:
     """A verified value kept as its canonical bytes; `file` and `line` name it if its schema is wrong."""
 
-    __slots__ = ("data", "file", "line")
+    __slots__ = ("data", "file", "line", "value")
 
     def __init__(self, data: bytes, file: str, line: int) -> None:
-        self.data, self.file, self.line = data, file, line
+        self.data, self.file, self.line, self.value = data, file, line, None
 
     def decode(self, kind: str) -> dict:
-        value = json.loads(self.data)
-        try:
-            RECORD_TYPES[kind].model_validate(value)
-        except ValidationError as e:
-            raise LineError(f"{self.file} line {self.line}: {kind} is malformed: {e}") from None
-        return value
+        """The value, parsed and schema-checked once (copies of `Objects` share their `Encoded`)."""
+        if self.value is None:
+            value = json.loads(self.data)
+            try:
+                RECORD_TYPES[kind].model_validate(value)
+            except ValidationError as e:
+                raise LineError(f"{self.file} line {self.line}: {kind} is malformed: {e}") from None
+            self.value = value
+        return self.value
 
 
 def parse_line(line: bytes, file: str, lineno: int) -> tuple[str, str, dict | Encoded]:
@@ -119,21 +122,28 @@ FULL = {kind: _parsed_key(kind) for kind in LAZY}
 
 
 class Objects(MutableMapping):
-    """(kind, key) -> value of a recording; values still `Encoded` are parsed (and schema-checked) on first read."""
+    """(kind, key) -> value of a recording; values still `Encoded` are parsed (and schema-checked) on first read.
+
+    Copies share the parse (every replay of a loaded recording in this process parses an object once, not once
+    per store), and the objects copied from keep the parsed value instead of its bytes."""
 
     def __init__(self, entries=None) -> None:
         self._entries: dict = dict(entries._entries if isinstance(entries, Objects) else entries or {})
+        self._source: Objects | None = (entries._source or entries) if isinstance(entries, Objects) else None
 
     def __getitem__(self, item: tuple[str, str]) -> dict:
         value = self._entries[item]
-        if type(value) is Encoded:
-            value = self._entries[item] = value.decode(item[0])
-        return value
+        return self._decode(item, value) if type(value) is Encoded else value
 
     def get(self, item, default=None):
         value = self._entries.get(item, default)
-        if type(value) is Encoded:
-            value = self._entries[item] = value.decode(item[0])
+        return self._decode(item, value) if type(value) is Encoded else value
+
+    def _decode(self, item: tuple[str, str], encoded: Encoded) -> dict:
+        value = self._entries[item] = encoded.decode(item[0])
+        source = self._source
+        if source is not None and source._entries.get(item) is encoded:
+            source._entries[item] = value
         return value
 
     def __contains__(self, item) -> bool:

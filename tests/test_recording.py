@@ -195,3 +195,14 @@ def test_a_layered_store_reads_the_recording_first_and_writes_only_on_top(tmp_pa
     assert top.get("response", k3) == v3 and layered.contains("response", k3)
     assert list(layered.iter("response")) == sorted({k1: v1, k2: v2, k3: v3}.items())
     assert list(layered.iter("evaluation")) == []
+
+
+def test_stores_of_a_loaded_recording_parse_an_object_once_and_write_only_their_own(tmp_path):
+    save_recording(small_recording(2), tmp_path / "rec")
+    loaded = load_recording(tmp_path / "rec")
+    (kind, key), other = sorted(loaded.objects)[:2]
+    first, second = loaded.store(), loaded.store()
+    value = first.get(kind, key)
+    assert second.get(kind, key) is value and loaded.objects[(kind, key)] is value  # parsed once, for every store
+    first.put(*other, {"written": "by the first"})
+    assert second.get(*other) != {"written": "by the first"} and loaded.objects[other] != {"written": "by the first"}
