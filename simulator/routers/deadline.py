@@ -10,42 +10,42 @@ import signal
 import threading
 import time
 from _signal import signal as set_handler  # signal.signal without its enum conversions (~half its cost per step)
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+
+TIMERS = hasattr(signal, "setitimer")
 
 
 class SelectTimeout(BaseException):
     """Raised inside a router that ran past its limit (a BaseException: `except Exception` in it cannot swallow it)."""
 
 
-@dataclass
 class Deadline:
-    seconds: float
-    expired: bool = False
+    """Raises SelectTimeout in its `with` block after `seconds` (0: no limit); `expired` says it fired (even if
+    swallowed). A class, not a generator: it is entered at every router step."""
 
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.expired, self.armed = seconds, False, False
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[Deadline]:
-    """Raise SelectTimeout in the block after `seconds` (0: no limit); `expired` says it fired (even if swallowed)."""
-    deadline = Deadline(seconds)
-    outer = signal.getitimer(signal.ITIMER_REAL)[0] if hasattr(signal, "setitimer") else 0.0
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if seconds <= 0 or not usable or 0 < outer <= seconds:
-        yield deadline
-        return
+    def __enter__(self) -> "Deadline":
+        self.outer = signal.getitimer(signal.ITIMER_REAL)[0] if TIMERS else 0.0
+        usable = TIMERS and threading.current_thread() is threading.main_thread()
+        if self.seconds <= 0 or not usable or 0 < self.outer <= self.seconds:
+            return self
+        self.previous = set_handler(signal.SIGALRM, self.expire)
+        self.start, self.armed = time.monotonic(), True
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
 
-    def expire(signum, frame):
-        deadline.expired = True
-        raise SelectTimeout(seconds)
+    def expire(self, signum, frame):
+        self.expired = True
+        raise SelectTimeout(self.seconds)
 
-    previous = set_handler(signal.SIGALRM, expire)
-    start = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield deadline
-    finally:
+    def __exit__(self, *exc) -> None:
+        if not self.armed:
+            return
         signal.setitimer(signal.ITIMER_REAL, 0)
-        set_handler(signal.SIGALRM, previous)
-        if outer:
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
+        set_handler(signal.SIGALRM, self.previous)
+        if self.outer:
+            signal.setitimer(signal.ITIMER_REAL, max(self.outer - (time.monotonic() - self.start), 1e-3))
+
+
+time_limit = Deadline  # what callers write: `with time_limit(seconds) as deadline:`
