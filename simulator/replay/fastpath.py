@@ -12,7 +12,6 @@ replays them through `Replayed` (the router is never asked twice for a step) and
 learning as it goes. Only strict replays of a recording take it; `--no-fast-path` turns it off.
 """
 
-import time
 from dataclasses import dataclass, field
 
 from minisweagent.agents.default import AgentConfig as LoopLimits
@@ -21,11 +20,11 @@ from simulator import keys
 from simulator.records import RunResult
 from simulator.replay.context import Incomplete, MissPolicy, ReplayContext, Tally
 from simulator.replay.evaluation import cached_evaluate, evaluator_for
-from simulator.replay.model import charge, tools_for
+from simulator.replay.model import ask, charge, tools_for
 from simulator.replay.promptcache import PromptCacheSimulator
 from simulator.replay.setup import Setup
 from simulator.replay.templates import agent_templates, template_variables
-from simulator.routers.protocol import RouterDecision, RouterError, decide, make_context
+from simulator.routers.protocol import RouterDecision, RouterError
 from simulator.routers.readonly import FrozenList, grow
 
 PATH_VARIABLES = ("model_cost", "elapsed_seconds")  # template variables that differ between paths to one state
@@ -191,23 +190,11 @@ class FastPath:
             if 0 < limits.step_limit <= step or 0 < limits.cost_limit <= agent_cost:  # as the agent checks them
                 exit_info = {"exit_status": "LimitsExceeded"}
                 break
-            context = make_context(
-                instance_id=ctx.instance_id,
-                step_index=step,
-                messages=messages,
-                tools=self.tools,
-                pool=pool,
-                cache_state=cache.state(ctx.clock.now),
-                budget_so_far_usd=ctx.spend_usd,
-                run_config=ctx.run_config,
-            )
-            asked = time.perf_counter()
             try:
-                tier_name, rationale = decide(router, router_spec, context, pool)
+                tier_name, rationale, router_ms = ask(ctx, router, router_spec, messages, self.tools, cache)
             except RouterError as e:
                 exit_info = {"exit_status": "Incomplete", "reason": str(e)}
                 break
-            router_ms = (time.perf_counter() - asked) * 1000
             decisions.append((tier_name, rationale))
             tier, response_key = self.tiers[tier_name]
             key = response_key(chain.head)

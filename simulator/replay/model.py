@@ -86,6 +86,31 @@ def spent_live(ctx: ReplayContext, usd: float) -> None:
     ctx.tally.live_usd += usd
 
 
+def ask(
+    ctx: ReplayContext,
+    router: Router,
+    label: str,
+    messages: FrozenList,
+    tools: FrozenList,
+    prompt_cache: PromptCacheSimulator,
+) -> tuple[str, str | None, float]:
+    """(tier name, rationale, ms the router took) for this step, asked with a full RouterContext; raises
+    RouterError (the agent loop and the fast path each end the trajectory their way)."""
+    context = make_context(
+        instance_id=ctx.instance_id,
+        step_index=len(ctx.steps),
+        messages=messages,
+        tools=tools,
+        pool=ctx.pool,
+        cache_state=prompt_cache.state(ctx.clock.now),
+        budget_so_far_usd=ctx.spend_usd,
+        run_config=ctx.run_config,
+    )
+    start = time.perf_counter()
+    tier_name, rationale = decide(router, label, context, ctx.pool)
+    return tier_name, rationale, (time.perf_counter() - start) * 1000
+
+
 def charge(
     ctx: ReplayContext,
     prompt_cache: PromptCacheSimulator,
@@ -166,22 +191,12 @@ class RoutedModel:
         if self.observer is not None:
             self.observer.query(messages)
         self.view = follow(self.view, messages)
-        context = make_context(
-            instance_id=ctx.instance_id,
-            step_index=len(ctx.steps),
-            messages=self.view,
-            tools=self.tools,
-            pool=ctx.pool,
-            cache_state=self.prompt_cache.state(ctx.clock.now),
-            budget_so_far_usd=ctx.spend_usd,
-            run_config=ctx.run_config,
-        )
-        start = time.perf_counter()
         try:
-            tier_name, rationale = decide(self.router, self.router_label, context, ctx.pool)
+            tier_name, rationale, router_ms = ask(
+                ctx, self.router, self.router_label, self.view, self.tools, self.prompt_cache
+            )
         except RouterError as e:
             raise Incomplete(str(e)) from e
-        router_ms = (time.perf_counter() - start) * 1000
         tier = ctx.pool.tier(tier_name)
         key = keys.response_key(head, tier.spec, ctx.sample)
         record, source = ctx.store.get("response", key), "hit"
