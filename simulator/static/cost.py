@@ -29,9 +29,9 @@ def _cl100k():
     import importlib.util
     import os
 
-    if not os.environ.get("CUSTOM_TIKTOKEN_CACHE_DIR"):
-        (litellm_dir,) = importlib.util.find_spec("litellm").submodule_search_locations
-        os.environ["TIKTOKEN_CACHE_DIR"] = os.path.join(litellm_dir, "litellm_core_utils", "tokenizers")
+    (litellm_dir,) = importlib.util.find_spec("litellm").submodule_search_locations
+    bundled = os.path.join(litellm_dir, "litellm_core_utils", "tokenizers")
+    os.environ["TIKTOKEN_CACHE_DIR"] = os.environ.get("CUSTOM_TIKTOKEN_CACHE_DIR") or bundled  # litellm's own rule
     import tiktoken
 
     return tiktoken.get_encoding("cl100k_base")
