@@ -21,6 +21,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def send_json(handler, status: int, body: bytes) -> None:
+    """Answer an http.server request with a JSON body (the test servers' one way to reply)."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 REQUIRE_LOCAL_MODELS = "TWINSIM_REQUIRE_LOCAL_MODELS"  # set by .ci/run: a missing local model fails, never skips
 
 

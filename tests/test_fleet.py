@@ -16,7 +16,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import INSTANCE, twinsim, write_agent, write_pool
+from conftest import INSTANCE, send_json, twinsim, write_agent, write_pool
 from pgserver import PASSWORD, fresh_database, postgres_server
 
 KILLED = "key-killed"  # the API key of the recorder that is killed: the proxy knows its requests by it
@@ -69,11 +69,7 @@ class _Forward(BaseHTTPRequestHandler):
             status, answer = e.code, e.read()
         with proxy.lock:
             proxy.forwarded.append((api_key, json.dumps(json.loads(body), sort_keys=True)))
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        send_json(self, status, answer)
 
     def log_message(self, *args):
         pass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import free_port, twinsim
+from conftest import free_port, send_json, twinsim
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from minisweagent.exceptions import FormatError
@@ -469,11 +469,7 @@ def router_server():
                 self.path,
                 json.dumps({"tier": self.path.rsplit("/", 1)[-1], "rationale": f"step {body['step_index']}"}).encode(),
             )
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            send_json(self, 200, answer)
 
         def log_message(self, *args):
             pass
