@@ -18,7 +18,7 @@ import pytest
 from conftest import twinsim
 
 from simulator.report.aggregate import build_report, deterministic, report_json
-from simulator.routers.deadline import time_limit
+from simulator.routers.deadline import Deadline
 from simulator.routers.readonly import FrozenDict, FrozenList, follow, freeze
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,9 +141,9 @@ def test_an_alarm_set_outside_still_fires_after_a_time_limit():
     try:
         start = time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, 0.4)
-        with time_limit(5) as deadline:  # longer than the outer alarm: left alone
+        with Deadline(5) as deadline:  # longer than the outer alarm: left alone
             time.sleep(0.05)
-        with time_limit(0.1) as inner:
+        with Deadline(0.1) as inner:
             time.sleep(0.05)
         time.sleep(1)
         assert not deadline.expired and not inner.expired and len(fired) == 1 and fired[0] - start >= 0.39

@@ -46,6 +46,3 @@ class Deadline:
         set_handler(signal.SIGALRM, self.previous)
         if self.outer:
             signal.setitimer(signal.ITIMER_REAL, max(self.outer - (time.monotonic() - self.start), 1e-3))
-
-
-time_limit = Deadline  # what callers write: `with time_limit(seconds) as deadline:`

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from simulator.config import Pool
 from simulator.keys import SEMANTIC_FIELDS
-from simulator.routers.deadline import SelectTimeout, time_limit
+from simulator.routers.deadline import Deadline, SelectTimeout
 from simulator.routers.readonly import FrozenList
 
 
@@ -136,7 +136,7 @@ def decide(router: Router, label: str, ctx: RouterContext, pool: Pool) -> tuple[
     limit = 0.0 if getattr(router, "timeout_sec", None) else ctx.run_config.select_timeout_sec
     deadline = None
     try:
-        with time_limit(limit) as deadline:
+        with Deadline(limit) as deadline:
             decision = router.select(ctx)
     except (Exception, SystemExit, SelectTimeout) as e:
         if deadline is not None and deadline.expired:
