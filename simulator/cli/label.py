@@ -11,6 +11,7 @@ from simulator.cli.common import (
     CACHE_DIR,
     EXECUTOR,
     MAX_LIVE_USD,
+    RECORDING,
     check_routers,
     console,
     open_setup,
@@ -23,7 +24,7 @@ from simulator.replay.context import LiveBudget
 
 
 @click.command("label")
-@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("recording", type=RECORDING)
 @click.option(
     "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
 )

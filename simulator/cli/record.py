@@ -9,6 +9,7 @@ from simulator.cli.common import (
     CACHE_DIR,
     EXECUTOR,
     JOBS,
+    RECORDING,
     SELECT_TIMEOUT,
     check_routers,
     console,
@@ -145,7 +146,7 @@ def export_command(store, out):
 
 
 @click.command("import")
-@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("recording", type=RECORDING)
 @CACHE_DIR
 def import_command(recording, cache_dir):
     """Put every object and run of RECORDING into the store."""
@@ -159,7 +160,7 @@ def import_command(recording, cache_dir):
 
 
 @click.command("merge")
-@click.argument("recordings", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("recordings", nargs=-1, required=True, type=RECORDING)
 @click.option("--out", type=FOLDER, required=True)
 def merge_command(recordings, out):
     """Union of RECORDINGS (same pool, agent and suite) written to OUT."""

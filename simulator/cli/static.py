@@ -8,6 +8,7 @@ import click
 from simulator.bank import bank_jsonl, load_bank
 from simulator.cli.common import (
     JOBS,
+    RECORDING,
     SELECT_TIMEOUT,
     check_routers,
     fail,
@@ -32,7 +33,7 @@ def static_group() -> None:
 
 
 @static_group.command("export")
-@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("recording", type=RECORDING)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The bank to write (JSON lines)."
 )
@@ -189,7 +190,7 @@ def static_score(bank, routers, pool, pricing, tokenizers, train, folds, json_pa
 
 
 @click.command("gap")
-@click.argument("recording", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("recording", type=RECORDING)
 @click.option(
     "--bank",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
