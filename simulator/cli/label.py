@@ -10,6 +10,7 @@ from simulator.bank import bank_jsonl
 from simulator.cli.common import (
     CACHE_DIR,
     EXECUTOR,
+    INSTANCES,
     MAX_LIVE_USD,
     RECORDING,
     check_routers,
@@ -25,9 +26,7 @@ from simulator.replay.context import LiveBudget
 
 @click.command("label")
 @click.argument("recording", type=RECORDING)
-@click.option(
-    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
-)
+@INSTANCES
 @click.option("--on-miss", default="error", show_default=True, help="Miss policy of every trial (as in replay).")
 @click.option(
     "--out",

@@ -9,6 +9,7 @@ from simulator.cli.common import (
     CACHE_DIR,
     EXECUTOR,
     JOBS,
+    MAX_LIVE_USD,
     RECORDING,
     SELECT_TIMEOUT,
     check_routers,
@@ -55,7 +56,7 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 @click.option("--out", type=FOLDER, required=True, help="Recording folder to write (merged if it exists).")
 @CACHE_DIR
 @click.option("--fanout", is_flag=True, help="Also ask every other tier at each visited prefix.")
-@click.option("--max-live-usd", type=float, default=None)
+@MAX_LIVE_USD
 @click.option("--sample", type=int, default=0, show_default=True)
 @JOBS
 @EXECUTOR

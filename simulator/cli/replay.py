@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from simulator.cli.common import (
+    INSTANCES,
     JOBS,
     RECORDING,
     check_routers,
@@ -172,9 +173,7 @@ def explain_miss_command(recording, router, instance, sample):
     multiple=True,
     help="Also replay these routers strictly and say how much is served exactly (repeatable).",
 )
-@click.option(
-    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
-)
+@INSTANCES
 @click.option("--sample", type=int, default=0, show_default=True)
 @JOBS
 def coverage_command(recording, routers, instances, sample, jobs):

@@ -7,6 +7,7 @@ import click
 
 from simulator.bank import bank_jsonl, load_bank
 from simulator.cli.common import (
+    INSTANCES,
     JOBS,
     RECORDING,
     SELECT_TIMEOUT,
@@ -37,9 +38,7 @@ def static_group() -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The bank to write (JSON lines)."
 )
-@click.option(
-    "--instance", "-i", "instances", multiple=True, help="Instance id (repeatable); default: those the recording ran."
-)
+@INSTANCES
 @click.option("--benchmark", default=None, help="The rows' `benchmark`; default: the suite's name.")
 def static_export(recording, out, instances, benchmark):
     """The labelled prefixes of RECORDING as a static bank: downgrade-and-cascade replayed strictly.
@@ -200,9 +199,7 @@ def static_score(bank, routers, pool, pricing, tokenizers, train, folds, json_pa
 @click.option(
     "--router", "-r", "routers", multiple=True, help="Router spec (repeatable); default: the routers the recording ran."
 )
-@click.option(
-    "--instance", "-i", "instances", multiple=True, help="Instances to replay; default: those the recording ran."
-)
+@INSTANCES
 @click.option("--on-miss", default="error", show_default=True)
 @static_cost_options(f"{TRB_STATIC}; `pool`: the recording's pool")
 @JOBS
