@@ -14,8 +14,8 @@ from simulator.cli.common import (
     check_routers,
     fail,
     open_setup,
-    parse_policy,
     replay,
+    replay_setup,
     user_errors,
 )
 from simulator.cli.output import print_table, write_json
@@ -218,11 +218,10 @@ def gap_command(
     recording, bank, routers, instances, on_miss, pricing, tokenizers, jobs, json_path, png, select_timeout, quiet
 ):
     """Each router's static scores on BANK next to its replay on RECORDING, and their rank correlation."""
-    setup = open_setup(recording, policy=parse_policy(on_miss), select_timeout_sec=select_timeout)
+    setup, routers, instances = replay_setup(
+        recording, on_miss, None, 0, routers, instances, select_timeout=select_timeout
+    )
     manifest = setup.manifest
-    recorded_routers, recorded_instances = setup.recorded_runs
-    routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)
-    check_routers(setup, routers, instances)
     rows = _load_bank(bank)
     static_pool, counter, pricing = _static_costs(manifest.pool, pricing or TRB_STATIC, tokenizers)
     from simulator.report.aggregate import build_report
