@@ -114,16 +114,14 @@ def run_result(
     )
 
 
-def replay_context(
-    setup: Setup, instance_id: str, store, budget, tally: Tally | None = None, run_config=None
-) -> ReplayContext:
+def replay_context(setup: Setup, instance_id: str, store, budget, tally: Tally | None = None) -> ReplayContext:
     return ReplayContext(
         pool=setup.pool,
         store=store,
         policy=setup.policy,
         budget=budget,
         instance_id=instance_id,
-        run_config=run_config or setup.run_config,
+        run_config=setup.run_config,
         sample=setup.sample,
         fanout=setup.fanout,
         cost_model=setup.cost_model,
@@ -142,7 +140,6 @@ class FastPath:
         self.path_variables = tuple(v for v in PATH_VARIABLES if v in read)
         self.limits = LoopLimits(**setup.agent.agent)
         self.tools = FrozenList(tools_for(setup.agent.model))
-        self.run_config = setup.run_config
         self.tiers = {t.name: (t, keys.response_keyer(t.spec, setup.sample)) for t in setup.pool.tiers}
         self.walked = self.handed_over = 0  # trajectories walked to the end / handed to the agent loop
 
@@ -179,7 +176,7 @@ class FastPath:
         start = self.transitions.get((self.setup_key, instance["instance_id"]))
         if start is None:
             return Handover()
-        ctx = replay_context(setup, instance["instance_id"], store, budget, run_config=self.run_config)
+        ctx = replay_context(setup, instance["instance_id"], store, budget)
         ctx.tally.hits.update(start.hits)
         messages, chain, cache = FrozenList(start.messages), keys.PrefixChain(), PromptCacheSimulator(pool)
         chain.nodes = list(start.nodes)
