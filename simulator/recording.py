@@ -138,8 +138,11 @@ def recording_from_store(store: Store, manifest: Manifest) -> Recording:
     return Recording(manifest.model_copy(update={"runs": _ordered(runs), "made_with": made_with}), objects)
 
 
-def export_store(store: Store, manifest: Manifest, out: Path | str) -> Recording:
-    """Write the store's objects and runs as a recording at OUT, merged with what is there (the store wins)."""
+def export_store(store: Store, manifest: Manifest, out: Path | str, made_by: dict | None = None) -> Recording:
+    """Write the store's objects and runs as a recording at OUT, merged with what is there (the store wins).
+    `made_by`, the session that computed them, is kept in the store too, so a later export names it as well."""
+    if made_by:
+        put_sessions(store, [made_by])
     recording = recording_from_store(store, manifest)
     if (Path(out) / MANIFEST).is_file():
         recording = merge(recording, load_recording(out))

@@ -116,10 +116,7 @@ def replay_router(
                 misses.append((result, tally.first_miss))
         if policy.goes_live:
             command = shlex.join(["pytest", *sys.argv[1:]])
-            manifest = setup.manifest.model_copy(
-                update={"made_with": {"sessions": [session(command, time.monotonic() - start)]}}
-            )
-            export_store(DiskStore(cache), manifest, recording)
+            export_store(DiskStore(cache), setup.manifest, recording, session(command, time.monotonic() - start))
     if misses:
         raise LeftRecording(_left(label, misses, store, setup))
     source = {"name": setup.manifest.name or Path(recording).name, "suite": setup.manifest.suite, "sample": sample}

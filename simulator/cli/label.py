@@ -140,5 +140,4 @@ def label_command(
         },
     )
     if extend:
-        made = manifest.model_copy(update={"runs": [], "made_with": {"sessions": [session(time.monotonic() - start)]}})
-        export(store_at(cache_dir), made, recording)
+        export(store_at(cache_dir), manifest, recording, session(time.monotonic() - start))

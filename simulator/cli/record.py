@@ -27,7 +27,6 @@ from simulator.recording import (
     import_recording,
     load_recording,
     merge,
-    put_sessions,
     read_manifest,
     save_recording,
 )
@@ -111,8 +110,7 @@ def record_command(
     start = time.monotonic()
 
     def save() -> None:
-        put_sessions(store, [session(time.monotonic() - start)])  # kept with the cache: a later export names it too
-        export(store, manifest, out)
+        export(store, manifest, out, session(time.monotonic() - start))
 
     try:
         run_and_report(

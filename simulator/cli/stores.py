@@ -38,11 +38,12 @@ def claim_cache(store, manifest, cache_dir: Path) -> None:
         fail(f"store {where(cache_dir)} was used with another pool, agent or suite; use another --store")
 
 
-def export(store, manifest, out: Path) -> None:
-    """Write the store's objects and runs as a recording at OUT, merged with what is there."""
+def export(store, manifest, out: Path, made_by: dict | None = None) -> None:
+    """Write the store's objects and runs as a recording at OUT, merged with what is there; `made_by`: the
+    session of this command."""
     from simulator.recording import export_store
 
-    recording = export_store(store, manifest, out)
+    recording = export_store(store, manifest, out, made_by)
     console.print(f"wrote {out}: {len(recording.objects)} objects, {len(recording.manifest.runs)} runs")
 
 
