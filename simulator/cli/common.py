@@ -144,8 +144,10 @@ def replay_setup(
     cost_model="simulated",
     select_timeout=DEFAULT_SELECT_TIMEOUT_SEC,
     env_runs=True,
+    **settings,
 ) -> tuple[Setup, list[str], list[str]]:
-    """A recording ready to replay, with the routers and instances to replay (given, else those it ran), checked."""
+    """A recording ready to replay, with the routers and instances to replay (given, else those it ran), checked
+    (`settings`: more of Setup's, such as executor)."""
     policy = parse_policy(on_miss)
     if not env_runs and "live" in (policy.observation, policy.evaluation):
         raise click.BadParameter(
@@ -159,6 +161,7 @@ def replay_setup(
         cost_model=cost_model,
         select_timeout_sec=select_timeout,
         env_runs=env_runs,
+        **settings,
     )
     recorded_routers, recorded_instances = setup.recorded_runs
     routers, instances = list(routers or recorded_routers), list(instances or recorded_instances)

@@ -74,9 +74,19 @@ def replay_command(
 ):
     """Replay trajectories of RECORDING under routers; zero API calls unless --on-miss allows them."""
     setup, routers, instances = replay_setup(
-        recording, on_miss, cache_dir, sample, routers, instances, cost_model, select_timeout, env_runs
+        recording,
+        on_miss,
+        cache_dir,
+        sample,
+        routers,
+        instances,
+        cost_model,
+        select_timeout,
+        env_runs,
+        trajectories=trajectories,
+        executor=executor,
+        fast_path=not no_fast_path,
     )
-    setup.trajectories, setup.executor, setup.fast_path = trajectories, executor, not no_fast_path
     if not routers or not instances:
         fail("the recording has no runs: name --router and --instance")
     source = report_source(setup, recording)

@@ -72,9 +72,8 @@ def sweep_command(recording, family, grids, bank, baseline, json_path, png_path,
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
     settings = expand(family, grid)
-    jobs, quiet, max_live_usd, executor = (options.pop(k) for k in ("jobs", "quiet", "max_live_usd", "executor"))
+    jobs, quiet, max_live_usd = (options.pop(k) for k in ("jobs", "quiet", "max_live_usd"))
     setup, _, instances = replay_setup(recording, routers=[s for s, _ in settings], instances=instances, **options)
-    setup.executor = executor
     if not instances:
         fail("the recording has no runs: name --instance")
     tiers = setup.pool.names
